@@ -1,0 +1,42 @@
+package dev.gemmalora.io;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+
+/** The one Jackson mapper of the project, and readers that fail with the file's name. */
+public final class Json {
+    public static final ObjectMapper MAPPER = new ObjectMapper()
+            .enable(SerializationFeature.INDENT_OUTPUT);
+
+    private Json() {
+    }
+
+    public static JsonNode read(Path file) {
+        try {
+            return MAPPER.readTree(file.toFile());
+        } catch (JsonProcessingException e) {
+            throw new InputException(file + ": not valid JSON (" + e.getOriginalMessage() + ")");
+        } catch (NoSuchFileException e) {
+            throw new InputException(file + ": file not found");
+        } catch (IOException e) {
+            if (!file.toFile().exists()) {
+                throw new InputException(file + ": file not found");
+            }
+            throw new UncheckedIOException(file + ": " + e.getMessage(), e);
+        }
+    }
+
+    public static String write(Object value) {
+        try {
+            return MAPPER.writeValueAsString(value);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,99 @@
+package dev.gemmalora.model;
+
+import dev.gemmalora.tensor.Gemm;
+import dev.gemmalora.tensor.Parallel;
+import java.util.Arrays;
+
+/**
+ * Scaled dot-product attention over the KV cache with Gemma-2's soft-capping, causal and
+ * sliding-window masks and grouped-query heads. A query that sees no key at all (a padded position
+ * inside the sliding window's blind spot) gets uniform weights over every key, as HF's additive
+ * min-float mask produces.
+ */
+public final class Attention {
+    private final int heads;
+    private final int kvHeads;
+    private final int headDim;
+    private final float scaling;
+    private final double softcap;
+
+    public Attention(Gemma2Config cfg) {
+        heads = cfg.heads();
+        kvHeads = cfg.kvHeads();
+        headDim = cfg.headDim();
+        scaling = (float) Math.pow(cfg.queryPreAttnScalar(), -0.5);
+        softcap = cfg.attnSoftcap();
+    }
+
+    /** First key position a query at pos may see (inclusive). */
+    static int firstVisible(int pos, boolean sliding, int window) {
+        return sliding ? Math.max(0, pos - window + 1) : 0;
+    }
+
+    /**
+     * q[B*T, heads*headDim] against keys and values in the cache (already holding this step).
+     * If probs is non-null it receives the attention weights, [B][heads][T][kvLen].
+     */
+    public float[] forward(float[] q, int batch, int tokens, KvCache cache, int layer, boolean sliding, int window,
+                           float[][][][] probs) {
+        int kvLen = cache.length() + tokens;
+        int pos0 = cache.length();
+        int group = heads / kvHeads;
+        int qDim = heads * headDim;
+        int kvDim = kvHeads * headDim;
+        float[] out = new float[batch * tokens * qDim];
+        Parallel.forRange(batch * heads, bh -> {
+            int b = bh / heads;
+            int h = bh % heads;
+            int kh = h / group;
+            float[] keys = cache.keys(layer, b);
+            float[] values = cache.values(layer, b);
+            double[] w = new double[kvLen];
+            float[] scratch = probs == null ? new float[kvLen] : null;
+            for (int i = 0; i < tokens; i++) {
+                int pos = pos0 + i;
+                int qOff = (b * tokens + i) * qDim + h * headDim;
+                int lo = firstVisible(pos, sliding, window);
+                double max = Double.NEGATIVE_INFINITY;
+                boolean any = false;
+                for (int j = lo; j <= pos; j++) {
+                    if (!cache.valid(b, j)) {
+                        continue;
+                    }
+                    float s = Gemm.dot(q, qOff, keys, j * kvDim + kh * headDim, headDim) * scaling;
+                    s = Ops.softcap(s, softcap);
+                    w[j] = s;
+                    max = Math.max(max, s);
+                    any = true;
+                }
+                float[] p = probs == null ? scratch : probs[b][h][i];
+                if (any) {
+                    double sum = 0;
+                    for (int j = lo; j <= pos; j++) {
+                        if (cache.valid(b, j)) {
+                            w[j] = Math.exp(w[j] - max);
+                            sum += w[j];
+                        }
+                    }
+                    for (int j = lo; j <= pos; j++) {
+                        p[j] = cache.valid(b, j) ? (float) (w[j] / sum) : 0f;
+                    }
+                } else {
+                    Arrays.fill(p, 0, kvLen, 1f / kvLen);
+                }
+                int oOff = (b * tokens + i) * qDim + h * headDim;
+                int from = any ? lo : 0;
+                int to = any ? pos : kvLen - 1;
+                for (int j = from; j <= to; j++) {
+                    if (p[j] != 0f) {
+                        Gemm.axpy(p[j], values, j * kvDim + kh * headDim, out, oOff, headDim);
+                    }
+                }
+                if (probs == null) {
+                    Arrays.fill(p, 0f);
+                }
+            }
+        });
+        return out;
+    }
+}

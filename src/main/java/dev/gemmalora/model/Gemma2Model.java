@@ -1,0 +1,212 @@
+package dev.gemmalora.model;
+
+import dev.gemmalora.io.CheckpointTensors;
+import dev.gemmalora.io.InputException;
+import dev.gemmalora.io.TensorData;
+import dev.gemmalora.tensor.Gemm;
+import dev.gemmalora.tensor.Weight;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A Gemma-2 causal LM over memory-mapped weights in their stored dtype. The forward pass runs the
+ * new tokens of every batch row at once (GEMMs over all tokens) on top of a KV cache, which makes
+ * one code path serve full-sequence scoring, prefix reuse and incremental decoding.
+ */
+public final class Gemma2Model {
+    private final Gemma2Config config;
+    private final Weight embed;
+    private final Weight lmHead;
+    private final float[] finalNorm;
+    private final DecoderLayer[] layers;
+    private final Rope rope;
+    private final Attention attention;
+    private final float embedScale;
+
+    private Gemma2Model(Gemma2Config config, Weight embed, Weight lmHead, float[] finalNorm, DecoderLayer[] layers) {
+        this.config = config;
+        this.embed = embed;
+        this.lmHead = lmHead;
+        this.finalNorm = finalNorm;
+        this.layers = layers;
+        this.rope = new Rope(config.headDim(), config.ropeTheta());
+        this.attention = new Attention(config);
+        // HF multiplies by sqrt(hidden) rounded to the activation dtype (fp32 here).
+        this.embedScale = (float) Math.sqrt(config.hidden());
+    }
+
+    public static Gemma2Model load(Path dir) {
+        Gemma2Config cfg = Gemma2Config.load(dir);
+        return fromTensors(cfg, CheckpointTensors.open(dir).all(), dir.toString());
+    }
+
+    /** Builds the model from named tensors (HF names), checking every shape against the config. */
+    public static Gemma2Model fromTensors(Gemma2Config c, Map<String, TensorData> t, String where) {
+        Weight embed = matrix(t, "model.embed_tokens.weight", c.vocabSize(), c.hidden(), where);
+        Weight head = c.tieWordEmbeddings() || !t.containsKey("lm_head.weight") ? embed
+                : matrix(t, "lm_head.weight", c.vocabSize(), c.hidden(), where);
+        DecoderLayer[] layers = new DecoderLayer[c.layers()];
+        for (int i = 0; i < c.layers(); i++) {
+            String p = "model.layers." + i + ".";
+            layers[i] = new DecoderLayer(i,
+                    linear(t, p + "self_attn.q_proj", c.qDim(), c.hidden(), where),
+                    linear(t, p + "self_attn.k_proj", c.kvDim(), c.hidden(), where),
+                    linear(t, p + "self_attn.v_proj", c.kvDim(), c.hidden(), where),
+                    linear(t, p + "self_attn.o_proj", c.hidden(), c.qDim(), where),
+                    linear(t, p + "mlp.gate_proj", c.intermediate(), c.hidden(), where),
+                    linear(t, p + "mlp.up_proj", c.intermediate(), c.hidden(), where),
+                    linear(t, p + "mlp.down_proj", c.hidden(), c.intermediate(), where),
+                    vector(t, p + "input_layernorm.weight", c.hidden(), where),
+                    vector(t, p + "post_attention_layernorm.weight", c.hidden(), where),
+                    vector(t, p + "pre_feedforward_layernorm.weight", c.hidden(), where),
+                    vector(t, p + "post_feedforward_layernorm.weight", c.hidden(), where));
+        }
+        return new Gemma2Model(c, embed, head, vector(t, "model.norm.weight", c.hidden(), where), layers);
+    }
+
+    private static TensorData tensor(Map<String, TensorData> t, String name, String where) {
+        TensorData d = t.get(name);
+        if (d == null) {
+            throw new InputException(where + ": tensor '" + name + "' is missing from the checkpoint");
+        }
+        return d;
+    }
+
+    private static Weight matrix(Map<String, TensorData> t, String name, int rows, int cols, String where) {
+        TensorData d = tensor(t, name, where);
+        if (d.shape().length != 2 || d.shape()[0] != rows || d.shape()[1] != cols) {
+            throw new InputException(where + ": tensor '" + name + "' has shape " + Arrays.toString(d.shape())
+                    + ", expected [" + rows + ", " + cols + "] from config.json");
+        }
+        return Weight.of(d);
+    }
+
+    private static Linear linear(Map<String, TensorData> t, String module, int out, int in, String where) {
+        return new Linear(module, matrix(t, module + ".weight", out, in, where));
+    }
+
+    private static float[] vector(Map<String, TensorData> t, String name, int n, String where) {
+        TensorData d = tensor(t, name, where);
+        if (d.shape().length != 1 || d.shape()[0] != n) {
+            throw new InputException(where + ": tensor '" + name + "' has shape " + Arrays.toString(d.shape())
+                    + ", expected [" + n + "]");
+        }
+        return d.toFloats();
+    }
+
+    public Gemma2Config config() {
+        return config;
+    }
+
+    public DecoderLayer[] layers() {
+        return layers;
+    }
+
+    Rope rope() {
+        return rope;
+    }
+
+    Attention attention() {
+        return attention;
+    }
+
+    public Weight embedding() {
+        return embed;
+    }
+
+    public Weight lmHead() {
+        return lmHead;
+    }
+
+    /** Every adapted-or-adaptable projection, in layer order, by HF module path. */
+    public List<Linear> linears() {
+        List<Linear> all = new ArrayList<>();
+        for (DecoderLayer l : layers) {
+            all.addAll(Arrays.asList(l.projections()));
+        }
+        return all;
+    }
+
+    /** Embedding rows times sqrt(hidden), for ids [B][T] flattened row-major. */
+    public float[] embed(int[][] ids) {
+        int h = config.hidden();
+        int tokens = ids[0].length;
+        float[] x = new float[ids.length * tokens * h];
+        for (int b = 0; b < ids.length; b++) {
+            for (int i = 0; i < tokens; i++) {
+                int id = ids[b][i];
+                if (id < 0 || id >= config.vocabSize()) {
+                    throw new InputException("token id " + id + " is outside the vocabulary [0, " + config.vocabSize() + ")");
+                }
+                int off = (b * tokens + i) * h;
+                embed.row(id, x, off);
+                for (int j = 0; j < h; j++) {
+                    x[off + j] *= embedScale;
+                }
+            }
+        }
+        return x;
+    }
+
+    /**
+     * Runs new tokens ids[B][T] (mask[B][T], 1 = real token, or null for all real) after what the
+     * cache holds, appends their keys and values, and returns the final-normed hidden states
+     * [B*T, hidden]. hiddenStates, if non-null, is told each layer's input and then the output.
+     */
+    public float[] forward(int[][] ids, int[][] mask, KvCache cache, HiddenStates hiddenStates) {
+        int batch = ids.length;
+        int tokens = ids[0].length;
+        if (cache.batch() != batch) {
+            throw new IllegalArgumentException("cache has " + cache.batch() + " rows, batch has " + batch);
+        }
+        cache.reserve(tokens, mask);
+        float[] x = embed(ids);
+        for (DecoderLayer layer : layers) {
+            if (hiddenStates != null) {
+                hiddenStates.accept(layer.index, x);
+            }
+            x = layer.forward(this, x, batch, tokens, cache);
+        }
+        cache.advance(tokens);
+        float[] out = Ops.rmsNorm(x, batch * tokens, config.hidden(), finalNorm, config.rmsEps());
+        if (hiddenStates != null) {
+            hiddenStates.accept(layers.length, out);
+        }
+        return out;
+    }
+
+    /** Receives hidden states as HF's output_hidden_states lists them. */
+    public interface HiddenStates {
+        void accept(int index, float[] state);
+    }
+
+    /** Logits [rows.length, vocab] for the given rows of hidden [*, hidden], soft-capped. */
+    public float[] logits(float[] hidden, int[] rows) {
+        int h = config.hidden();
+        float[] x = new float[rows.length * h];
+        for (int i = 0; i < rows.length; i++) {
+            System.arraycopy(hidden, rows[i] * h, x, i * h, h);
+        }
+        float[] logits = new float[rows.length * config.vocabSize()];
+        Gemm.matmulT(x, rows.length, lmHead, logits);
+        double cap = config.finalSoftcap();
+        if (cap != 0) {
+            for (int i = 0; i < logits.length; i++) {
+                logits[i] = Ops.softcap(logits[i], cap);
+            }
+        }
+        return logits;
+    }
+
+    /** Total parameter count (embedding counted once when tied). */
+    public long parameterCount() {
+        Gemma2Config c = config;
+        long perLayer = (long) c.hidden() * (c.qDim() + 2L * c.kvDim()) + (long) c.qDim() * c.hidden()
+                + 3L * c.hidden() * c.intermediate() + 4L * c.hidden();
+        long head = lmHead == embed ? 0 : (long) c.vocabSize() * c.hidden();
+        return (long) c.vocabSize() * c.hidden() + head + c.layers() * perLayer + c.hidden();
+    }
+}

@@ -1,0 +1,50 @@
+package dev.gemmalora.model;
+
+import dev.gemmalora.tensor.Gemm;
+import dev.gemmalora.tensor.Weight;
+
+/** A frozen bias-free projection y = x W^T, with an optional adapter added to its output. */
+public final class Linear {
+    private final String module;
+    private final Weight weight;
+    private Adapter adapter;
+
+    public Linear(String module, Weight weight) {
+        this.module = module;
+        this.weight = weight;
+    }
+
+    /** The module path as HF names it, e.g. model.layers.0.self_attn.q_proj. */
+    public String module() {
+        return module;
+    }
+
+    public Weight weight() {
+        return weight;
+    }
+
+    public int in() {
+        return weight.cols();
+    }
+
+    public int out() {
+        return weight.rows();
+    }
+
+    public Adapter adapter() {
+        return adapter;
+    }
+
+    public void setAdapter(Adapter adapter) {
+        this.adapter = adapter;
+    }
+
+    public float[] forward(float[] x, int tokens) {
+        float[] y = new float[tokens * out()];
+        Gemm.matmulT(x, tokens, weight, y);
+        if (adapter != null) {
+            adapter.addForward(x, tokens, y);
+        }
+        return y;
+    }
+}

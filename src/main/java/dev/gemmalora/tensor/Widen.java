@@ -1,0 +1,48 @@
+package dev.gemmalora.tensor;
+
+import dev.gemmalora.io.DType;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.ShortVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/** Widens stored rows (BF16, F16, F32) to fp32 with the Vector API. */
+final class Widen {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Short> S = ShortVector.SPECIES_128;
+    private static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
+
+    private Widen() {
+    }
+
+    /** dst[off + i] = w[row, i] for i in [0, cols). */
+    static void row(Weight w, int row, float[] dst, int off) {
+        int cols = w.cols();
+        MemorySegment seg = w.data();
+        long base = (long) row * cols;
+        if (w.dtype() == DType.BF16) {
+            int i = 0;
+            for (; i + 8 <= cols; i += 8) {
+                ShortVector s = ShortVector.fromMemorySegment(S, seg, (base + i) * 2, ByteOrder.LITTLE_ENDIAN);
+                // Sign extension is harmless: the shift drops the upper half.
+                FloatVector f = ((IntVector) s.convertShape(VectorOperators.S2I, I, 0))
+                        .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+                f.intoArray(dst, off + i);
+            }
+            for (; i < cols; i++) {
+                dst[off + i] = DType.bf16ToFloat(seg.getAtIndex(Weight.I16, base + i));
+            }
+        } else if (w.dtype() == DType.F32) {
+            MemorySegment.copy(seg, Weight.F32, base * 4, dst, off, cols);
+        } else {
+            w.row(row, dst, off);
+        }
+    }
+
+    static int lanes() {
+        return F.length();
+    }
+}
