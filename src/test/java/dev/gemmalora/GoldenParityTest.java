@@ -13,7 +13,11 @@ import dev.gemmalora.io.SafeTensorsFile;
 import dev.gemmalora.io.TensorData;
 import dev.gemmalora.model.Gemma2Model;
 import dev.gemmalora.model.KvCache;
+import dev.gemmalora.eval.LogLikelihood;
+import dev.gemmalora.eval.McMetrics;
+import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.HashMap;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
@@ -119,6 +123,56 @@ class GoldenParityTest {
         } finally {
             LoraAdapter.detach(model);
         }
+    }
+
+    @Test
+    void truthfulQaLogLikelihoodsMatchBase() throws IOException {
+        checkMc("truthfulqa_mc_base", null);
+    }
+
+    @Test
+    void truthfulQaLogLikelihoodsMatchAdapter() throws IOException {
+        checkMc("truthfulqa_mc_adapter", "adapter");
+    }
+
+    /** Every per-choice log-likelihood and greedy flag of the golden file, then the MC1/MC2 means. */
+    static void checkMc(String name, String adapterDir) throws IOException {
+        Path dir = GoldenPaths.mc();
+        Gemma2Model m = Gemma2Model.load(dir.resolve("model"));
+        if (adapterDir != null) {
+            LoraAdapter.load(dir.resolve(adapterDir), m).attach(m);
+        }
+        List<JsonNode> rows = GoldenMcRows.read(dir.resolve(name + ".jsonl"));
+        LogLikelihood scorer = new LogLikelihood(m, 16);
+        scorer.setPrefix(GoldenMcRows.commonPrefix(rows));
+        double mc1 = 0;
+        double mc2 = 0;
+        double worst = 0;
+        for (JsonNode row : rows) {
+            List<LogLikelihood.Result> res = scorer.score(GoldenMcRows.requests(row));
+            int k = 0;
+            double[][] lls = new double[2][];
+            int t = 0;
+            for (String task : List.of("mc1_targets", "mc2_targets")) {
+                JsonNode want = row.get(task);
+                lls[t] = new double[want.get("loglik").size()];
+                for (int c = 0; c < lls[t].length; c++, k++) {
+                    double d = Math.abs(res.get(k).logLik() - want.get("loglik").get(c).asDouble());
+                    worst = Math.max(worst, d);
+                    assertTrue(d <= 1e-3, "row " + row.get("i") + " " + task + " choice " + c + " |diff| " + d);
+                    assertEquals(want.get("is_greedy").get(c).asBoolean(), res.get(k).greedy(),
+                            "row " + row.get("i") + " " + task + " choice " + c + " is_greedy");
+                    lls[t][c] = res.get(k).logLik();
+                }
+                t++;
+            }
+            mc1 += McMetrics.mc1(lls[0]);
+            mc2 += McMetrics.mc2(lls[1], GoldenTokenizerTest.ints(row.get("mc2_targets").get("labels")));
+        }
+        JsonNode summary = Json.read(dir.resolve(name + "_summary.json"));
+        assertEquals(summary.get("n").asInt(), rows.size());
+        assertEquals(summary.get("mc1").asDouble(), mc1 / rows.size(), 1e-4, "mc1 (worst choice |diff| " + worst + ")");
+        assertEquals(summary.get("mc2").asDouble(), mc2 / rows.size(), 1e-4, "mc2");
     }
 
     @Test

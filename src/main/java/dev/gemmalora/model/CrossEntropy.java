@@ -1,5 +1,7 @@
 package dev.gemmalora.model;
 
+import dev.gemmalora.tensor.Softmax;
+
 /**
  * HF's causal-LM loss: position t predicts label t+1, mean over labels != -100, with the
  * log-softmax accumulated in double.
@@ -35,17 +37,9 @@ public final class CrossEntropy {
         return new int[][] {rows, ids};
     }
 
-    /** log softmax(logits[row])[target] in double, for a row of width vocab at offset off. */
+    /** log softmax(logits[row])[target], for a row of width vocab at offset off. */
     public static double logProb(float[] logits, int off, int vocab, int target) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (int v = 0; v < vocab; v++) {
-            max = Math.max(max, logits[off + v]);
-        }
-        double sum = 0;
-        for (int v = 0; v < vocab; v++) {
-            sum += Math.exp(logits[off + v] - max);
-        }
-        return logits[off + target] - max - Math.log(sum);
+        return logits[off + target] - Softmax.logSumExp(logits, off, vocab);
     }
 
     /** Mean loss of a batch given its final hidden states. */

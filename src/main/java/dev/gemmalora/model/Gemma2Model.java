@@ -4,6 +4,8 @@ import dev.gemmalora.io.CheckpointTensors;
 import dev.gemmalora.io.InputException;
 import dev.gemmalora.io.TensorData;
 import dev.gemmalora.tensor.Gemm;
+import dev.gemmalora.tensor.Parallel;
+import dev.gemmalora.tensor.Softcap;
 import dev.gemmalora.tensor.Weight;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -192,11 +194,10 @@ public final class Gemma2Model {
         }
         float[] logits = new float[rows.length * config.vocabSize()];
         Gemm.matmulT(x, rows.length, lmHead, logits);
-        double cap = config.finalSoftcap();
+        float cap = (float) config.finalSoftcap();
         if (cap != 0) {
-            for (int i = 0; i < logits.length; i++) {
-                logits[i] = Ops.softcap(logits[i], cap);
-            }
+            int vocab = config.vocabSize();
+            Parallel.forRange(rows.length, r -> Softcap.apply(logits, r * vocab, vocab, cap));
         }
         return logits;
     }
