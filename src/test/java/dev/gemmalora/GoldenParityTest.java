@@ -13,6 +13,7 @@ import dev.gemmalora.io.SafeTensorsFile;
 import dev.gemmalora.io.TensorData;
 import dev.gemmalora.model.Gemma2Model;
 import dev.gemmalora.model.KvCache;
+import dev.gemmalora.eval.Generator;
 import dev.gemmalora.eval.LogLikelihood;
 import dev.gemmalora.eval.McMetrics;
 import java.io.IOException;
@@ -173,6 +174,70 @@ class GoldenParityTest {
         assertEquals(summary.get("n").asInt(), rows.size());
         assertEquals(summary.get("mc1").asDouble(), mc1 / rows.size(), 1e-4, "mc1 (worst choice |diff| " + worst + ")");
         assertEquals(summary.get("mc2").asDouble(), mc2 / rows.size(), 1e-4, "mc2");
+    }
+
+    @Test
+    void kvCacheDecodingEqualsFullForwardAtEveryStep() {
+        LoraAdapter.load(t1.resolve("adapter"), model).attach(model);
+        try {
+            int[] seq = batch.ids()[0];
+            int vocab = model.config().vocabSize();
+            float[] full = forwardAll(model);
+            KvCache cache = KvCache.forModel(model.config(), 1, 2);
+            double worst = 0;
+            for (int i = 0; i < seq.length; i++) {
+                float[] h = model.forward(new int[][] {{seq[i]}}, null, cache, null);
+                float[] step = model.logits(h, new int[] {0});
+                for (int v = 0; v < vocab; v++) {
+                    worst = Math.max(worst, Math.abs(step[v] - full[i * vocab + v]));
+                }
+            }
+            assertTrue(seq.length > model.config().slidingWindow(), "the sequence must outrun the sliding window");
+            assertTrue(worst <= 1e-4, "decode vs full forward max |diff| " + worst);
+        } finally {
+            LoraAdapter.detach(model);
+        }
+    }
+
+    /** Golden greedy ids must be reproduced up to the first step whose top1-top2 margin is a near tie. */
+    static void assertGreedy(Gemma2Model m, int[] prompt, JsonNode wantNew, JsonNode margins, String what) {
+        List<Integer> got = new Generator(m).generate(prompt, wantNew.size(), java.util.Set.of(), Generator.GREEDY, null);
+        for (int i = 0; i < wantNew.size(); i++) {
+            if (margins.get(i).asDouble() < 1e-4) {
+                return;
+            }
+            assertEquals(wantNew.get(i).asInt(), got.get(i), what + " step " + i);
+        }
+    }
+
+    @Test
+    void greedyGenerationReproducesT1() {
+        JsonNode g = results().get("greedy");
+        LoraAdapter.load(t1.resolve("adapter"), model).attach(model);
+        try {
+            int[] prompt = GoldenTokenizerTest.ints(g.get("prompt"));
+            JsonNode ids = g.get("ids");
+            var wantNew = Json.MAPPER.createArrayNode();
+            for (int i = prompt.length; i < ids.size(); i++) {
+                wantNew.add(ids.get(i));
+            }
+            assertGreedy(model, prompt, wantNew, g.get("top1_top2_margin"), "t1 greedy");
+        } finally {
+            LoraAdapter.detach(model);
+        }
+    }
+
+    @Test
+    void greedyChatGenerationReproducesT3Adapter() {
+        Path dir = GoldenPaths.mc();
+        Gemma2Model m = Gemma2Model.load(dir.resolve("model"));
+        LoraAdapter.load(dir.resolve("adapter"), m).attach(m);
+        JsonNode cases = Json.read(dir.resolve("chat_greedy_adapter.json"));
+        assertTrue(cases.size() > 0);
+        for (JsonNode c : cases) {
+            assertGreedy(m, GoldenTokenizerTest.ints(c.get("prompt_ids")), c.get("new_ids"), c.get("top1_top2_margin"),
+                    c.get("question").asText());
+        }
     }
 
     @Test

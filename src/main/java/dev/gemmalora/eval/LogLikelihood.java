@@ -148,8 +148,9 @@ public final class LogLikelihood {
             boolean[] top = new boolean[part.size()];
             Parallel.forRange(part.size(), i -> {
                 int target = part.get(i)[2];
-                lp[i] = logits[i * vocab + target] - Softmax.logSumExp(logits, i * vocab, vocab);
-                top[i] = Softmax.argmax(logits, i * vocab, vocab) == target;
+                float max = Softmax.max(logits, i * vocab, vocab);
+                lp[i] = logits[i * vocab + target] - Softmax.logSumExp(logits, i * vocab, vocab, max);
+                top[i] = Softmax.indexOf(logits, i * vocab, vocab, max) == target;
             });
             for (int i = 0; i < part.size(); i++) {
                 int b = part.get(i)[1];

@@ -5,163 +5,191 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Fast matrix products over all tokens of a batch. A block of weight rows is widened once into a
- * per-thread fp32 scratch that stays in cache, then every token is multiplied against it with a
- * 4-token x 3-row register tile, so each loaded weight vector serves four tokens.
- * {@link GemmScalar} holds the plain definitions.
+ * Fast y[T, rows] = x[T, cols] W^T over all tokens of a batch ({@link GemmScalar} holds the plain
+ * definitions). With several tokens, weight rows are widened and packed, KC columns at a time, into
+ * 16-row panels laid out k-major in a per-thread scratch that stays in cache; a 6-token x 16-row
+ * register tile then multiplies broadcast activations with two panel vectors per k, so there are no
+ * horizontal sums and each weight vector serves six tokens. With one to three tokens (decoding) the
+ * work is bound by reading the weights once, so rows are widened and dotted directly.
  */
 public final class Gemm {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
     private static final int LANES = F.length();
-    /** Floats of widened weights per block: about 256 KiB, the size of a per-core L2 share. */
-    private static final int BLOCK_FLOATS = 64 * 1024;
-    private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
+    private static final int MR = 6;
+    private static final int NR = 16;
+    private static final int KC = 256;
+    private static final int NB = 64;
+    /** Rows widened at once on the decoding path: about 256 KiB of fp32. */
+    private static final int DOT_BLOCK_FLOATS = 64 * 1024;
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[2][0]);
+
+    /** Reads n columns of a weight row starting at col0, widened to fp32, into dst[off..]. */
+    interface RowSource {
+        void read(int row, int col0, int n, float[] dst, int off);
+    }
 
     private Gemm() {
     }
 
     /** y[T, rows] = x[T, cols] * W^T. */
     public static void matmulT(float[] x, int tokens, Weight w, float[] y) {
-        int rows = w.rows();
-        int cols = w.cols();
-        int rb = rowBlock(cols);
-        int blocks = (rows + rb - 1) / rb;
-        Parallel.forRange(blocks, b -> {
-            int o0 = b * rb;
-            int n = Math.min(rb, rows - o0);
-            float[] ws = scratch(n * cols);
-            for (int r = 0; r < n; r++) {
-                Widen.row(w, o0 + r, ws, r * cols);
-            }
-            tile(x, tokens, cols, ws, 0, n, y, rows, o0);
-        });
+        matmulT(x, tokens, w.rows(), w.cols(), (r, k0, n, dst, off) -> Widen.segment(w, r, k0, n, dst, off), y);
     }
 
     /** y[T, rows] = x[T, cols] * w^T for a heap matrix w[rows, cols]. */
     public static void matmulT(float[] x, int tokens, float[] w, int rows, int cols, float[] y) {
-        int rb = rowBlock(cols);
-        int blocks = (rows + rb - 1) / rb;
-        if ((long) tokens * rows * cols < 1 << 16) {
-            tile(x, tokens, cols, w, 0, rows, y, rows, 0);
+        matmulT(x, tokens, rows, cols, (r, k0, n, dst, off) -> System.arraycopy(w, r * cols + k0, dst, off, n), y);
+    }
+
+    static void matmulT(float[] x, int tokens, int rows, int cols, RowSource src, float[] y) {
+        if (tokens < 4) {
+            dotPath(x, tokens, rows, cols, src, y);
             return;
         }
+        int tasks = (rows + NB - 1) / NB;
+        if ((long) tokens * rows * cols < 1 << 18) {
+            for (int b = 0; b < tasks; b++) {
+                packedBlock(x, tokens, rows, cols, src, y, b);
+            }
+            return;
+        }
+        Parallel.forRange(tasks, b -> packedBlock(x, tokens, rows, cols, src, y, b));
+    }
+
+    private static float[] scratch(int which, int n) {
+        float[][] s = SCRATCH.get();
+        if (s[which].length < n) {
+            s[which] = new float[n];
+        }
+        return s[which];
+    }
+
+    private static void packedBlock(float[] x, int tokens, int rows, int cols, RowSource src, float[] y, int block) {
+        int o0 = block * NB;
+        int nb = Math.min(NB, rows - o0);
+        int panels = (nb + NR - 1) / NR;
+        float[] pack = scratch(0, panels * NR * KC);
+        float[] tmp = scratch(1, KC);
+        for (int k0 = 0; k0 < cols; k0 += KC) {
+            int kc = Math.min(KC, cols - k0);
+            for (int p = 0; p < panels; p++) {
+                int base = p * NR * kc;
+                for (int r = 0; r < NR; r++) {
+                    int row = o0 + p * NR + r;
+                    if (row < o0 + nb) {
+                        src.read(row, k0, kc, tmp, 0);
+                        for (int k = 0; k < kc; k++) {
+                            pack[base + k * NR + r] = tmp[k];
+                        }
+                    } else {
+                        for (int k = 0; k < kc; k++) {
+                            pack[base + k * NR + r] = 0f;
+                        }
+                    }
+                }
+            }
+            boolean first = k0 == 0;
+            for (int t0 = 0; t0 < tokens; t0 += MR) {
+                int m = Math.min(MR, tokens - t0);
+                for (int p = 0; p < panels; p++) {
+                    int valid = Math.min(NR, nb - p * NR);
+                    int yOff = t0 * rows + o0 + p * NR;
+                    int xOff = t0 * cols + k0;
+                    if (m == MR && valid == NR) {
+                        kernel6x16(x, xOff, cols, pack, p * NR * kc, kc, y, yOff, rows, first);
+                    } else {
+                        for (int u = 0; u < m; u++) {
+                            kernel1x16(x, xOff + u * cols, pack, p * NR * kc, kc, y, yOff + u * rows, valid, first);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static void kernel6x16(float[] x, int x0, int xs, float[] pk, int p0, int kc, float[] y, int y0, int ys,
+                                   boolean first) {
+        FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
+        FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
+        FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
+        FloatVector c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
+        FloatVector c40 = FloatVector.zero(F), c41 = FloatVector.zero(F);
+        FloatVector c50 = FloatVector.zero(F), c51 = FloatVector.zero(F);
+        int x1 = x0 + xs, x2 = x1 + xs, x3 = x2 + xs, x4 = x3 + xs, x5 = x4 + xs;
+        for (int k = 0; k < kc; k++) {
+            FloatVector b0 = FloatVector.fromArray(F, pk, p0 + k * NR);
+            FloatVector b1 = FloatVector.fromArray(F, pk, p0 + k * NR + LANES);
+            FloatVector a = FloatVector.broadcast(F, x[x0 + k]);
+            c00 = a.fma(b0, c00);
+            c01 = a.fma(b1, c01);
+            a = FloatVector.broadcast(F, x[x1 + k]);
+            c10 = a.fma(b0, c10);
+            c11 = a.fma(b1, c11);
+            a = FloatVector.broadcast(F, x[x2 + k]);
+            c20 = a.fma(b0, c20);
+            c21 = a.fma(b1, c21);
+            a = FloatVector.broadcast(F, x[x3 + k]);
+            c30 = a.fma(b0, c30);
+            c31 = a.fma(b1, c31);
+            a = FloatVector.broadcast(F, x[x4 + k]);
+            c40 = a.fma(b0, c40);
+            c41 = a.fma(b1, c41);
+            a = FloatVector.broadcast(F, x[x5 + k]);
+            c50 = a.fma(b0, c50);
+            c51 = a.fma(b1, c51);
+        }
+        store(c00, y, y0, first);
+        store(c01, y, y0 + LANES, first);
+        store(c10, y, y0 + ys, first);
+        store(c11, y, y0 + ys + LANES, first);
+        store(c20, y, y0 + 2 * ys, first);
+        store(c21, y, y0 + 2 * ys + LANES, first);
+        store(c30, y, y0 + 3 * ys, first);
+        store(c31, y, y0 + 3 * ys + LANES, first);
+        store(c40, y, y0 + 4 * ys, first);
+        store(c41, y, y0 + 4 * ys + LANES, first);
+        store(c50, y, y0 + 5 * ys, first);
+        store(c51, y, y0 + 5 * ys + LANES, first);
+    }
+
+    private static void store(FloatVector c, float[] y, int off, boolean first) {
+        (first ? c : c.add(FloatVector.fromArray(F, y, off))).intoArray(y, off);
+    }
+
+    /** One token against one panel; writes only the first `valid` of its 16 rows. */
+    private static void kernel1x16(float[] x, int x0, float[] pk, int p0, int kc, float[] y, int y0, int valid,
+                                   boolean first) {
+        FloatVector c0 = FloatVector.zero(F), c1 = FloatVector.zero(F);
+        for (int k = 0; k < kc; k++) {
+            FloatVector a = FloatVector.broadcast(F, x[x0 + k]);
+            c0 = a.fma(FloatVector.fromArray(F, pk, p0 + k * NR), c0);
+            c1 = a.fma(FloatVector.fromArray(F, pk, p0 + k * NR + LANES), c1);
+        }
+        float[] out = new float[NR];
+        c0.intoArray(out, 0);
+        c1.intoArray(out, LANES);
+        for (int r = 0; r < valid; r++) {
+            y[y0 + r] = first ? out[r] : y[y0 + r] + out[r];
+        }
+    }
+
+    /** Few tokens: each weight row is widened once and dotted with every token. */
+    private static void dotPath(float[] x, int tokens, int rows, int cols, RowSource src, float[] y) {
+        int rb = Math.max(1, Math.min(rows, DOT_BLOCK_FLOATS / cols));
+        int blocks = (rows + rb - 1) / rb;
         Parallel.forRange(blocks, b -> {
             int o0 = b * rb;
-            tile(x, tokens, cols, w, o0 * cols, Math.min(rb, rows - o0), y, rows, o0);
+            int n = Math.min(rb, rows - o0);
+            float[] ws = scratch(0, n * cols);
+            for (int r = 0; r < n; r++) {
+                src.read(o0 + r, 0, cols, ws, r * cols);
+            }
+            for (int t = 0; t < tokens; t++) {
+                for (int r = 0; r < n; r++) {
+                    y[t * rows + o0 + r] = dot(x, t * cols, ws, r * cols, cols);
+                }
+            }
         });
-    }
-
-    private static int rowBlock(int cols) {
-        return Math.max(3, BLOCK_FLOATS / cols / 3 * 3);
-    }
-
-    static float[] scratch(int n) {
-        float[] s = SCRATCH.get();
-        if (s.length < n) {
-            s = new float[n];
-            SCRATCH.set(s);
-        }
-        return s;
-    }
-
-    /** y[t, yCol0 + r] = dot(x[t], w[wOff + r*cols ...]) for r in [0, wRows). */
-    private static void tile(float[] x, int tokens, int cols, float[] w, int wOff, int wRows,
-                             float[] y, int yStride, int yCol0) {
-        int t = 0;
-        for (; t + 4 <= tokens; t += 4) {
-            int r = 0;
-            for (; r + 3 <= wRows; r += 3) {
-                kernel4x3(x, t * cols, cols, w, wOff + r * cols, y, t * yStride + yCol0 + r, yStride);
-            }
-            for (; r < wRows; r++) {
-                for (int u = 0; u < 4; u++) {
-                    y[(t + u) * yStride + yCol0 + r] = dot(x, (t + u) * cols, w, wOff + r * cols, cols);
-                }
-            }
-        }
-        for (; t < tokens; t++) {
-            int r = 0;
-            for (; r + 3 <= wRows; r += 3) {
-                kernel1x3(x, t * cols, cols, w, wOff + r * cols, y, t * yStride + yCol0 + r);
-            }
-            for (; r < wRows; r++) {
-                y[t * yStride + yCol0 + r] = dot(x, t * cols, w, wOff + r * cols, cols);
-            }
-        }
-    }
-
-    private static void kernel4x3(float[] x, int x0, int n, float[] w, int w0, float[] y, int y0, int ys) {
-        FloatVector a00 = FloatVector.zero(F), a01 = FloatVector.zero(F), a02 = FloatVector.zero(F);
-        FloatVector a10 = FloatVector.zero(F), a11 = FloatVector.zero(F), a12 = FloatVector.zero(F);
-        FloatVector a20 = FloatVector.zero(F), a21 = FloatVector.zero(F), a22 = FloatVector.zero(F);
-        FloatVector a30 = FloatVector.zero(F), a31 = FloatVector.zero(F), a32 = FloatVector.zero(F);
-        int x1 = x0 + n, x2 = x1 + n, x3 = x2 + n;
-        int w1 = w0 + n, w2 = w1 + n;
-        int k = 0;
-        int bound = F.loopBound(n);
-        for (; k < bound; k += LANES) {
-            FloatVector b0 = FloatVector.fromArray(F, w, w0 + k);
-            FloatVector b1 = FloatVector.fromArray(F, w, w1 + k);
-            FloatVector b2 = FloatVector.fromArray(F, w, w2 + k);
-            FloatVector v = FloatVector.fromArray(F, x, x0 + k);
-            a00 = v.fma(b0, a00);
-            a01 = v.fma(b1, a01);
-            a02 = v.fma(b2, a02);
-            v = FloatVector.fromArray(F, x, x1 + k);
-            a10 = v.fma(b0, a10);
-            a11 = v.fma(b1, a11);
-            a12 = v.fma(b2, a12);
-            v = FloatVector.fromArray(F, x, x2 + k);
-            a20 = v.fma(b0, a20);
-            a21 = v.fma(b1, a21);
-            a22 = v.fma(b2, a22);
-            v = FloatVector.fromArray(F, x, x3 + k);
-            a30 = v.fma(b0, a30);
-            a31 = v.fma(b1, a31);
-            a32 = v.fma(b2, a32);
-        }
-        float[] s = {
-            a00.reduceLanes(VectorOperators.ADD), a01.reduceLanes(VectorOperators.ADD), a02.reduceLanes(VectorOperators.ADD),
-            a10.reduceLanes(VectorOperators.ADD), a11.reduceLanes(VectorOperators.ADD), a12.reduceLanes(VectorOperators.ADD),
-            a20.reduceLanes(VectorOperators.ADD), a21.reduceLanes(VectorOperators.ADD), a22.reduceLanes(VectorOperators.ADD),
-            a30.reduceLanes(VectorOperators.ADD), a31.reduceLanes(VectorOperators.ADD), a32.reduceLanes(VectorOperators.ADD)};
-        for (; k < n; k++) {
-            for (int u = 0; u < 4; u++) {
-                float xv = x[x0 + u * n + k];
-                for (int r = 0; r < 3; r++) {
-                    s[u * 3 + r] += xv * w[w0 + r * n + k];
-                }
-            }
-        }
-        for (int u = 0; u < 4; u++) {
-            y[y0 + u * ys] = s[u * 3];
-            y[y0 + u * ys + 1] = s[u * 3 + 1];
-            y[y0 + u * ys + 2] = s[u * 3 + 2];
-        }
-    }
-
-    private static void kernel1x3(float[] x, int x0, int n, float[] w, int w0, float[] y, int y0) {
-        FloatVector a0 = FloatVector.zero(F), a1 = FloatVector.zero(F), a2 = FloatVector.zero(F);
-        int w1 = w0 + n, w2 = w1 + n;
-        int k = 0;
-        int bound = F.loopBound(n);
-        for (; k < bound; k += LANES) {
-            FloatVector v = FloatVector.fromArray(F, x, x0 + k);
-            a0 = v.fma(FloatVector.fromArray(F, w, w0 + k), a0);
-            a1 = v.fma(FloatVector.fromArray(F, w, w1 + k), a1);
-            a2 = v.fma(FloatVector.fromArray(F, w, w2 + k), a2);
-        }
-        float s0 = a0.reduceLanes(VectorOperators.ADD);
-        float s1 = a1.reduceLanes(VectorOperators.ADD);
-        float s2 = a2.reduceLanes(VectorOperators.ADD);
-        for (; k < n; k++) {
-            s0 += x[x0 + k] * w[w0 + k];
-            s1 += x[x0 + k] * w[w1 + k];
-            s2 += x[x0 + k] * w[w2 + k];
-        }
-        y[y0] = s0;
-        y[y0 + 1] = s1;
-        y[y0 + 2] = s2;
     }
 
     /** dot(a[a0 .. a0+n), b[b0 .. b0+n)). */

@@ -16,32 +16,45 @@ public final class Softmax {
     }
 
     public static float max(float[] x, int off, int n) {
-        FloatVector m = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        // Four independent chains: a single one is bound by the latency of max.
+        FloatVector m0 = FloatVector.broadcast(F, Float.NEGATIVE_INFINITY);
+        FloatVector m1 = m0, m2 = m0, m3 = m0;
         int i = 0;
-        for (int bound = F.loopBound(n); i < bound; i += LANES) {
-            m = m.max(FloatVector.fromArray(F, x, off + i));
+        for (int bound = n - 4 * LANES; i <= bound; i += 4 * LANES) {
+            m0 = m0.max(FloatVector.fromArray(F, x, off + i));
+            m1 = m1.max(FloatVector.fromArray(F, x, off + i + LANES));
+            m2 = m2.max(FloatVector.fromArray(F, x, off + i + 2 * LANES));
+            m3 = m3.max(FloatVector.fromArray(F, x, off + i + 3 * LANES));
         }
-        float r = m.reduceLanes(VectorOperators.MAX);
+        float r = m0.max(m1).max(m2.max(m3)).reduceLanes(VectorOperators.MAX);
         for (; i < n; i++) {
             r = Math.max(r, x[off + i]);
         }
         return r;
     }
 
-    /** Index of the first maximum, as torch.argmax returns. */
-    public static int argmax(float[] x, int off, int n) {
-        float m = max(x, off, n);
+    /** Index of the first element equal to max (torch.argmax's choice when max is the row's maximum). */
+    public static int indexOf(float[] x, int off, int n, float max) {
         for (int i = 0; i < n; i++) {
-            if (x[off + i] == m) {
+            if (x[off + i] == max) {
                 return i;
             }
         }
         return 0;
     }
 
+    /** Index of the first maximum, as torch.argmax returns. */
+    public static int argmax(float[] x, int off, int n) {
+        return indexOf(x, off, n, max(x, off, n));
+    }
+
     /** log(sum(exp(x))) over x[off .. off+n). */
     public static double logSumExp(float[] x, int off, int n) {
-        float m = max(x, off, n);
+        return logSumExp(x, off, n, max(x, off, n));
+    }
+
+    /** log(sum(exp(x))) given the row's maximum m. */
+    public static double logSumExp(float[] x, int off, int n, float m) {
         FloatVector mv = FloatVector.broadcast(F, m);
         double sum = 0;
         int i = 0;

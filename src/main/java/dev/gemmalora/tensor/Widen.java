@@ -20,9 +20,13 @@ final class Widen {
 
     /** dst[off + i] = w[row, i] for i in [0, cols). */
     static void row(Weight w, int row, float[] dst, int off) {
-        int cols = w.cols();
+        segment(w, row, 0, w.cols(), dst, off);
+    }
+
+    /** dst[off + i] = w[row, col0 + i] for i in [0, cols). */
+    static void segment(Weight w, int row, int col0, int cols, float[] dst, int off) {
         MemorySegment seg = w.data();
-        long base = (long) row * cols;
+        long base = (long) row * w.cols() + col0;
         if (w.dtype() == DType.BF16) {
             int i = 0;
             for (; i + 8 <= cols; i += 8) {
@@ -38,7 +42,9 @@ final class Widen {
         } else if (w.dtype() == DType.F32) {
             MemorySegment.copy(seg, Weight.F32, base * 4, dst, off, cols);
         } else {
-            w.row(row, dst, off);
+            for (int i = 0; i < cols; i++) {
+                dst[off + i] = w.get(row, col0 + i);
+            }
         }
     }
 
