@@ -1,0 +1,42 @@
+package dev.gemmalora.cli;
+
+import dev.gemmalora.io.InputException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** The gemma-lora command: subcommands for each job, one-line errors unless --verbose. */
+@Command(name = "gemma-lora", mixinStandardHelpOptions = true, version = "gemma-lora 0.1.0",
+        description = "LoRA fine-tuning and TruthfulQA evaluation of Gemma-2 models, in pure Java.",
+        subcommands = {InspectCommand.class})
+public final class Main implements Runnable {
+    @Option(names = "--verbose", description = "Print stack traces of errors.", scope = CommandLine.ScopeType.INHERIT)
+    boolean verbose;
+
+    @Override
+    public void run() {
+        new CommandLine(this).usage(System.out);
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the CLI and returns its exit code: 0 success, 2 bad input, 1 any other failure. */
+    public static int run(String... args) {
+        CommandLine cl = new CommandLine(new Main());
+        boolean verbose = java.util.Arrays.asList(args).contains("--verbose");
+        cl.setExecutionExceptionHandler((ex, line, parsed) -> {
+            if (verbose) {
+                ex.printStackTrace();
+            }
+            if (ex instanceof InputException) {
+                System.err.println("error: " + ex.getMessage());
+                return 2;
+            }
+            System.err.println("error: " + ex + (verbose ? "" : " (run with --verbose for the stack trace)"));
+            return 1;
+        });
+        return cl.execute(args);
+    }
+}

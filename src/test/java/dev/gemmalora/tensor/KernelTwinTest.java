@@ -1,0 +1,84 @@
+package dev.gemmalora.tensor;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.gemmalora.io.DType;
+import dev.gemmalora.io.TensorData;
+import java.util.Random;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** Each fast kernel against its scalar twin, on shapes that hit every tile edge. */
+class KernelTwinTest {
+    static float[] random(Random r, int n) {
+        float[] a = new float[n];
+        for (int i = 0; i < n; i++) {
+            a[i] = (float) r.nextGaussian();
+        }
+        return a;
+    }
+
+    static void assertClose(float[] want, float[] got, double tol) {
+        assertEquals(want.length, got.length);
+        for (int i = 0; i < want.length; i++) {
+            double d = Math.abs(want[i] - got[i]);
+            assertTrue(d <= tol * (1 + Math.abs(want[i])), "index " + i + ": want " + want[i] + " got " + got[i]);
+        }
+    }
+
+    @ParameterizedTest
+    @CsvSource({"1,3,5,F32", "2,17,9,BF16", "3,33,300,F16", "4,16,16,BF16", "6,16,256,F32", "7,35,257,BF16",
+            "13,50,600,F32", "64,130,520,BF16"})
+    void matmulMatchesScalar(int tokens, int rows, int cols, String dtype) {
+        Random r = new Random(tokens * 1000 + rows);
+        float[] x = random(r, tokens * cols);
+        Weight w = Weight.of(TensorData.ofFloats("w", DType.valueOf(dtype), random(r, rows * cols), rows, cols));
+        float[] want = new float[tokens * rows];
+        GemmScalar.matmulT(x, tokens, w, want);
+        float[] got = new float[tokens * rows];
+        Gemm.matmulT(x, tokens, w, got);
+        assertClose(want, got, 1e-4 * Math.sqrt(cols));
+        float[] heap = new float[rows * cols];
+        for (int i = 0; i < rows; i++) {
+            w.row(i, heap, i * cols);
+        }
+        float[] got2 = new float[tokens * rows];
+        Gemm.matmulT(x, tokens, heap, rows, cols, got2);
+        assertClose(want, got2, 1e-4 * Math.sqrt(cols));
+    }
+
+    @ParameterizedTest
+    @CsvSource({"7", "64", "1000", "256000"})
+    void softmaxStatsMatchScalar(int n) {
+        Random r = new Random(n);
+        float[] x = random(r, n + 3);
+        for (int i = 0; i < x.length; i++) {
+            x[i] *= 10;
+        }
+        assertEquals(Softmax.logSumExpScalar(x, 3, n), Softmax.logSumExp(x, 3, n), 1e-6 * Math.log(n + 1));
+        int arg = 0;
+        for (int i = 1; i < n; i++) {
+            if (x[3 + i] > x[3 + arg]) {
+                arg = i;
+            }
+        }
+        assertEquals(arg, Softmax.argmax(x, 3, n));
+    }
+
+    @ParameterizedTest
+    @CsvSource({"5,30", "300,50", "1027,5"})
+    void softcapMatchesScalar(int n, float cap) {
+        Random r = new Random(n);
+        float[] x = random(r, n);
+        for (int i = 0; i < n; i++) {
+            x[i] *= 3 * cap;
+        }
+        float[] want = x.clone();
+        Softcap.applyScalar(want, 0, n, cap);
+        Softcap.apply(x, 0, n, cap);
+        for (int i = 0; i < n; i++) {
+            assertEquals(want[i], x[i], 2e-6 * cap);
+        }
+    }
+}
