@@ -8,7 +8,12 @@ import dev.gemmalora.io.CheckpointTensors;
 import dev.gemmalora.io.Json;
 import dev.gemmalora.lora.LoraAdapter;
 import dev.gemmalora.lora.LoraMerge;
+import dev.gemmalora.lora.LoraPair;
+import dev.gemmalora.model.Backprop;
 import dev.gemmalora.model.CrossEntropy;
+import dev.gemmalora.train.AdamW;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import dev.gemmalora.io.SafeTensorsFile;
 import dev.gemmalora.io.TensorData;
 import dev.gemmalora.model.Gemma2Model;
@@ -174,6 +179,71 @@ class GoldenParityTest {
         assertEquals(summary.get("n").asInt(), rows.size());
         assertEquals(summary.get("mc1").asDouble(), mc1 / rows.size(), 1e-4, "mc1 (worst choice |diff| " + worst + ")");
         assertEquals(summary.get("mc2").asDouble(), mc2 / rows.size(), 1e-4, "mc2");
+    }
+
+    /** ||got - want|| <= tol ||want|| for one named tensor. */
+    static void assertRelativeNorm(float[] want, float[] got, double tol, String what) {
+        double num = 0;
+        double den = 0;
+        for (int i = 0; i < want.length; i++) {
+            num += Math.pow((double) got[i] - want[i], 2);
+            den += (double) want[i] * want[i];
+        }
+        double rel = Math.sqrt(num) / Math.max(1e-30, Math.sqrt(den));
+        assertTrue(rel <= tol, what + ": relative error " + rel);
+    }
+
+    static LoraAdapter trainableAdapter() {
+        LoraAdapter adapter = LoraAdapter.load(t1.resolve("adapter"), model);
+        adapter.attach(model);
+        return adapter;
+    }
+
+    static Backprop.Loss backward(boolean checkpoint) {
+        int targets = CrossEntropy.targets(batch.labels())[0].length;
+        return Backprop.lossAndGrad(model, batch.ids(), batch.mask(), batch.labels(), 1.0 / targets, checkpoint, 1);
+    }
+
+    @ParameterizedTest(name = "gradient checkpointing {0}")
+    @ValueSource(booleans = {false, true})
+    void everyLoraGradientAndTheGlobalNormMatch(boolean checkpoint) {
+        LoraAdapter adapter = trainableAdapter();
+        try {
+            Backprop.Loss loss = backward(checkpoint);
+            assertRelative(results().get("lora_loss").asDouble(), loss.mean(), 1e-5, "lora loss");
+            SafeTensorsFile want = SafeTensorsFile.open(t1.resolve("lora_grads.safetensors"));
+            assertEquals(2 * adapter.pairs().size(), want.tensors().size());
+            for (LoraPair p : adapter.pairs().values()) {
+                assertRelativeNorm(want.get(LoraAdapter.tensorName(p.module(), 'A')).toFloats(), p.gradA(), 1e-4, p.module() + " A");
+                assertRelativeNorm(want.get(LoraAdapter.tensorName(p.module(), 'B')).toFloats(), p.gradB(), 1e-4, p.module() + " B");
+            }
+            assertRelative(results().get("lora_grad_global_norm").asDouble(), adapter.gradNorm(), 1e-4, "global grad norm");
+        } finally {
+            LoraAdapter.detach(model);
+        }
+    }
+
+    @Test
+    void threeAdamWStepsMatchTorch() {
+        LoraAdapter adapter = trainableAdapter();
+        try {
+            JsonNode cfg = results().get("adamw");
+            AdamW opt = new AdamW(adapter.parameters(), cfg.get("betas").get(0).asDouble(), cfg.get("betas").get(1).asDouble(),
+                    cfg.get("eps").asDouble(), cfg.get("weight_decay").asDouble());
+            for (int step = 0; step < cfg.get("steps").asInt(); step++) {
+                adapter.zeroGrad();
+                Backprop.Loss loss = backward(false);
+                assertRelative(cfg.get("loss_before_each_step").get(step).asDouble(), loss.mean(), 1e-5, "loss before step " + step);
+                opt.update(adapter.gradients(), cfg.get("lr").asDouble());
+            }
+            SafeTensorsFile want = SafeTensorsFile.open(t1.resolve("lora_after_3_adamw_steps.safetensors"));
+            for (LoraPair p : adapter.pairs().values()) {
+                assertRelativeNorm(want.get(LoraAdapter.tensorName(p.module(), 'A')).toFloats(), p.a(), 1e-4, p.module() + " A");
+                assertRelativeNorm(want.get(LoraAdapter.tensorName(p.module(), 'B')).toFloats(), p.b(), 1e-4, p.module() + " B");
+            }
+        } finally {
+            LoraAdapter.detach(model);
+        }
     }
 
     @Test

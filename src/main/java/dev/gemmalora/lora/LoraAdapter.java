@@ -103,6 +103,41 @@ public final class LoraAdapter {
         return null;
     }
 
+    /** Parameters in a fixed order (A then B of each pair, layer order), for the optimizer. */
+    public List<float[]> parameters() {
+        List<float[]> out = new ArrayList<>();
+        pairs.values().forEach(p -> {
+            out.add(p.a);
+            out.add(p.b);
+        });
+        return out;
+    }
+
+    /** Gradients in the order of {@link #parameters()}. */
+    public List<float[]> gradients() {
+        List<float[]> out = new ArrayList<>();
+        pairs.values().forEach(p -> {
+            out.add(p.gradA);
+            out.add(p.gradB);
+        });
+        return out;
+    }
+
+    public void zeroGrad() {
+        pairs.values().forEach(LoraPair::zeroGrad);
+    }
+
+    /** The L2 norm of all gradients together, in double. */
+    public double gradNorm() {
+        double s = 0;
+        for (float[] g : gradients()) {
+            for (float x : g) {
+                s += (double) x * x;
+            }
+        }
+        return Math.sqrt(s);
+    }
+
     /** Hooks every pair into its linear layer (unmerged: base weights stay untouched). */
     public void attach(Gemma2Model model) {
         for (Linear l : model.linears()) {

@@ -2,6 +2,7 @@ package dev.gemmalora.lora;
 
 import dev.gemmalora.model.Adapter;
 import dev.gemmalora.tensor.Gemm;
+import java.util.SplittableRandom;
 
 /**
  * One LoRA pair on a linear layer: delta(x) = scale * B (A x), A [r, in], B [out, r], fp32.
@@ -15,6 +16,9 @@ public final class LoraPair implements Adapter {
     final double scale;
     final float[] a;
     final float[] b;
+    final float[] gradA;
+    final float[] gradB;
+    private double dropout;
 
     public LoraPair(String module, int r, int in, int out, double scale, float[] a, float[] b) {
         this.module = module;
@@ -24,6 +28,84 @@ public final class LoraPair implements Adapter {
         this.scale = scale;
         this.a = a;
         this.b = b;
+        this.gradA = new float[a.length];
+        this.gradB = new float[b.length];
+    }
+
+    /** Dropout probability on the LoRA input during training (PEFT's lora_dropout). */
+    public void setDropout(double p) {
+        this.dropout = p;
+    }
+
+    public float[] gradA() {
+        return gradA;
+    }
+
+    public float[] gradB() {
+        return gradB;
+    }
+
+    public void zeroGrad() {
+        java.util.Arrays.fill(gradA, 0f);
+        java.util.Arrays.fill(gradB, 0f);
+    }
+
+    /** The dropped-out input (scaled by 1/(1-p)) and the mask; xd is x itself without dropout. */
+    record Saved(float[] xd, boolean[] keep, float[] u) implements Adapter.Saved {
+    }
+
+    @Override
+    public Adapter.Saved addForwardTrain(float[] x, int tokens, float[] y, long seed) {
+        float[] xd = x;
+        boolean[] keep = null;
+        if (dropout > 0) {
+            SplittableRandom rng = new SplittableRandom(seed);
+            keep = new boolean[x.length];
+            xd = new float[x.length];
+            float inv = (float) (1.0 / (1.0 - dropout));
+            for (int i = 0; i < x.length; i++) {
+                keep[i] = rng.nextDouble() >= dropout;
+                xd[i] = keep[i] ? x[i] * inv : 0f;
+            }
+        }
+        float[] u = new float[tokens * r];
+        Gemm.matmulT(xd, tokens, a, r, in, u);
+        addUp(u, tokens, y);
+        return new Saved(xd, keep, u);
+    }
+
+    /**
+     * dB += s dy^T u, du = s dy B, dA += du^T xd, dx += (du A) masked and scaled like the input.
+     */
+    @Override
+    public void backward(Adapter.Saved saved, float[] dy, int tokens, float[] dx) {
+        Saved sv = (Saved) saved;
+        float s = (float) scale;
+        float[] du = new float[tokens * r];
+        Gemm.matmulAdd(dy, tokens, b, out, r, du);
+        for (int i = 0; i < du.length; i++) {
+            du[i] *= s;
+        }
+        // Weight gradients as GEMMs over the tokens: dA += du^T xd, dB^T = s u^T dy.
+        Gemm.matmulAdd(transpose(du, tokens, r), r, sv.xd(), tokens, in, gradA);
+        float[] gbt = new float[r * out];
+        Gemm.matmulAdd(transpose(sv.u(), tokens, r), r, dy, tokens, out, gbt);
+        for (int o = 0; o < out; o++) {
+            for (int j = 0; j < r; j++) {
+                gradB[o * r + j] += s * gbt[j * out + o];
+            }
+        }
+        float[] dxd = new float[tokens * in];
+        Gemm.matmulAdd(du, tokens, a, r, in, dxd);
+        if (sv.keep() != null) {
+            float inv = (float) (1.0 / (1.0 - dropout));
+            for (int i = 0; i < dxd.length; i++) {
+                dxd[i] = sv.keep()[i] ? dxd[i] * inv : 0f;
+            }
+        }
+        for (int i = 0; i < dxd.length; i++) {
+            dx[i] += dxd[i];
+        }
     }
 
     public String module() {
@@ -51,6 +133,16 @@ public final class LoraPair implements Adapter {
         float[] u = new float[tokens * r];
         Gemm.matmulT(x, tokens, a, r, in, u);
         addUp(u, tokens, y);
+    }
+
+    private static float[] transpose(float[] m, int rows, int cols) {
+        float[] t = new float[m.length];
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < cols; j++) {
+                t[j * rows + i] = m[i * cols + j];
+            }
+        }
+        return t;
     }
 
     /** y += scale * u B^T for u = A x [T, r]. */

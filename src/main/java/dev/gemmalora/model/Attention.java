@@ -96,4 +96,66 @@ public final class Attention {
         });
         return out;
     }
+
+    /**
+     * Gradients of q, and of this step's keys and values, given dOut [B*T, heads*headDim] and the
+     * weights recorded by the forward (training runs on an empty cache: positions start at 0).
+     * Work is split by (row, kv head) so the query heads that share a kv head add into it in turn.
+     */
+    public float[][] backward(float[] q, float[][][][] probs, float[] dOut, int batch, int tokens, KvCache cache, int layer,
+                              boolean sliding, int window) {
+        int group = heads / kvHeads;
+        int qDim = heads * headDim;
+        int kvDim = kvHeads * headDim;
+        float[] dq = new float[batch * tokens * qDim];
+        float[] dk = new float[batch * tokens * kvDim];
+        float[] dv = new float[batch * tokens * kvDim];
+        Parallel.forRange(batch * kvHeads, bk -> {
+            int b = bk / kvHeads;
+            int kh = bk % kvHeads;
+            float[] keys = cache.keys(layer, b);
+            float[] values = cache.values(layer, b);
+            double[] dp = new double[tokens];
+            for (int h = kh * group; h < (kh + 1) * group; h++) {
+                for (int i = 0; i < tokens; i++) {
+                    float[] p = probs[b][h][i];
+                    int qOff = (b * tokens + i) * qDim + h * headDim;
+                    int lo = firstVisible(i, sliding, window);
+                    boolean any = false;
+                    for (int j = lo; j <= i; j++) {
+                        any |= cache.valid(b, j);
+                    }
+                    int from = any ? lo : 0;
+                    int to = any ? i : tokens - 1;
+                    double sum = 0;
+                    for (int j = from; j <= to; j++) {
+                        if (p[j] != 0f) {
+                            int kv = j * kvDim + kh * headDim;
+                            dp[j] = Gemm.dot(dOut, qOff, values, kv, headDim);
+                            sum += p[j] * dp[j];
+                            Gemm.axpy(p[j], dOut, qOff, dv, (b * tokens + j) * kvDim + kh * headDim, headDim);
+                        }
+                    }
+                    if (!any) {
+                        continue;
+                    }
+                    for (int j = lo; j <= i; j++) {
+                        if (p[j] == 0f) {
+                            continue;
+                        }
+                        int kv = j * kvDim + kh * headDim;
+                        double ds = p[j] * (dp[j] - sum);
+                        if (softcap != 0) {
+                            double capped = Ops.softcap(Gemm.dot(q, qOff, keys, kv, headDim) * scaling, softcap) / softcap;
+                            ds *= 1 - capped * capped;
+                        }
+                        float dz = (float) (ds * scaling);
+                        Gemm.axpy(dz, keys, kv, dq, qOff, headDim);
+                        Gemm.axpy(dz, q, qOff, dk, (b * tokens + j) * kvDim + kh * headDim, headDim);
+                    }
+                }
+            }
+        });
+        return new float[][] {dq, dk, dv};
+    }
 }

@@ -37,26 +37,81 @@ public final class DecoderLayer {
 
     /** x[B*T, hidden] -> the layer's output; new keys and values are stored in the cache. */
     float[] forward(Gemma2Model m, float[] x, int batch, int tokens, KvCache cache) {
+        return forward(m, x, batch, tokens, cache, null, 0);
+    }
+
+    /**
+     * The forward pass; with a tape it also records what backward needs (seed fixes the adapters'
+     * dropout, so recomputing under gradient checkpointing reproduces it).
+     */
+    float[] forward(Gemma2Model m, float[] x, int batch, int tokens, KvCache cache, LayerTape tape, long seed) {
         Gemma2Config c = m.config();
         int n = batch * tokens;
+        Adapter.Saved[] sv = tape == null ? null : tape.saved;
         float[] h = Ops.rmsNorm(x, n, c.hidden(), inputNorm, c.rmsEps());
-        float[] qs = q.forward(h, n);
-        float[] ks = k.forward(h, n);
-        float[] vs = v.forward(h, n);
+        float[] qs = q.forward(h, n, sv, 0, seed);
+        float[] ks = k.forward(h, n, sv, 1, seed + 1);
+        float[] vs = v.forward(h, n, sv, 2, seed + 2);
         m.rope().apply(qs, n, tokens, c.heads(), cache.length(), 1);
         m.rope().apply(ks, n, tokens, c.kvHeads(), cache.length(), 1);
         cache.store(index, ks, vs, tokens);
-        float[] att = m.attention().forward(qs, batch, tokens, cache, index, c.isSliding(index), c.slidingWindow(), null);
-        float[] a = Ops.rmsNorm(o.forward(att, n), n, c.hidden(), postAttnNorm, c.rmsEps());
+        float[][][][] probs = tape == null ? null : new float[batch][c.heads()][tokens][cache.length() + tokens];
+        float[] att = m.attention().forward(qs, batch, tokens, cache, index, c.isSliding(index), c.slidingWindow(), probs);
+        float[] oOut = o.forward(att, n, sv, 3, seed + 3);
+        float[] a = Ops.rmsNorm(oOut, n, c.hidden(), postAttnNorm, c.rmsEps());
         Ops.addInPlace(a, x);
         float[] f = Ops.rmsNorm(a, n, c.hidden(), preFfwNorm, c.rmsEps());
-        float[] g = gate.forward(f, n);
-        float[] u = up.forward(f, n);
+        float[] g = gate.forward(f, n, sv, 4, seed + 4);
+        float[] u = up.forward(f, n, sv, 5, seed + 5);
+        float[] act = new float[g.length];
         for (int i = 0; i < g.length; i++) {
-            g[i] = Ops.geluTanh(g[i]) * u[i];
+            act[i] = Ops.geluTanh(g[i]) * u[i];
         }
-        float[] out = Ops.rmsNorm(down.forward(g, n), n, c.hidden(), postFfwNorm, c.rmsEps());
+        float[] downOut = down.forward(act, n, sv, 6, seed + 6);
+        float[] out = Ops.rmsNorm(downOut, n, c.hidden(), postFfwNorm, c.rmsEps());
         Ops.addInPlace(out, a);
+        if (tape != null) {
+            tape.x = x;
+            tape.h = h;
+            tape.q = qs;
+            tape.probs = probs;
+            tape.att = att;
+            tape.oOut = oOut;
+            tape.a = a;
+            tape.f = f;
+            tape.g = g;
+            tape.u = u;
+            tape.downOut = downOut;
+        }
         return out;
+    }
+
+    /** Gradient of the layer's input given the gradient of its output (adapters accumulate theirs). */
+    float[] backward(Gemma2Model m, LayerTape t, float[] dOut, int batch, int tokens, KvCache cache) {
+        Gemma2Config c = m.config();
+        int n = batch * tokens;
+        int hid = c.hidden();
+        float[] da = dOut.clone();
+        float[] dAct = down.backward(Ops.rmsNormBackward(t.downOut, n, hid, postFfwNorm, c.rmsEps(), dOut), n, t.saved[6]);
+        float[] dg = new float[dAct.length];
+        float[] du = new float[dAct.length];
+        for (int i = 0; i < dAct.length; i++) {
+            dg[i] = dAct[i] * t.u[i] * Ops.geluTanhGrad(t.g[i]);
+            du[i] = dAct[i] * Ops.geluTanh(t.g[i]);
+        }
+        float[] df = gate.backward(dg, n, t.saved[4]);
+        Ops.addInPlace(df, up.backward(du, n, t.saved[5]));
+        Ops.addInPlace(da, Ops.rmsNormBackward(t.a, n, hid, preFfwNorm, c.rmsEps(), df));
+        float[] dx = da.clone();
+        float[] dAtt = o.backward(Ops.rmsNormBackward(t.oOut, n, hid, postAttnNorm, c.rmsEps(), da), n, t.saved[3]);
+        float[][] dqkv = m.attention().backward(t.q, t.probs, dAtt, batch, tokens, cache, index, c.isSliding(index),
+                c.slidingWindow());
+        m.rope().apply(dqkv[0], n, tokens, c.heads(), 0, -1);
+        m.rope().apply(dqkv[1], n, tokens, c.kvHeads(), 0, -1);
+        float[] dh = q.backward(dqkv[0], n, t.saved[0]);
+        Ops.addInPlace(dh, k.backward(dqkv[1], n, t.saved[1]));
+        Ops.addInPlace(dh, v.backward(dqkv[2], n, t.saved[2]));
+        Ops.addInPlace(dx, Ops.rmsNormBackward(t.x, n, hid, inputNorm, c.rmsEps(), dh));
+        return dx;
     }
 }

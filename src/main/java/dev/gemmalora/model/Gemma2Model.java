@@ -107,6 +107,10 @@ public final class Gemma2Model {
         return layers;
     }
 
+    float[] finalNorm() {
+        return finalNorm;
+    }
+
     Rope rope() {
         return rope;
     }

@@ -47,4 +47,25 @@ public final class Linear {
         }
         return y;
     }
+
+    /** Training forward: saved[slot] receives what the adapter needs for backward (null without one). */
+    public float[] forward(float[] x, int tokens, Adapter.Saved[] saved, int slot, long seed) {
+        if (saved == null) {
+            return forward(x, tokens);
+        }
+        float[] y = new float[tokens * out()];
+        Gemm.matmulT(x, tokens, weight, y);
+        saved[slot] = adapter == null ? null : adapter.addForwardTrain(x, tokens, y, seed);
+        return y;
+    }
+
+    /** dx = dy W (+ the adapter's share); the frozen W gets no gradient. */
+    public float[] backward(float[] dy, int tokens, Adapter.Saved saved) {
+        float[] dx = new float[tokens * in()];
+        Gemm.matmulAdd(dy, tokens, weight, dx);
+        if (adapter != null) {
+            adapter.backward(saved, dy, tokens, dx);
+        }
+        return dx;
+    }
 }

@@ -30,6 +30,39 @@ public final class Ops {
         return (float) (0.5 * x * (1 + Math.tanh(inner)));
     }
 
+    /** d gelu_tanh / dx. */
+    public static float geluTanhGrad(float x) {
+        double x3 = 0.044715 * x * x * x;
+        double t = Math.tanh(SQRT_2_OVER_PI * (x + x3));
+        return (float) (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x));
+    }
+
+    /**
+     * Input gradient of {@link #rmsNorm}: with r = 1/sqrt(mean(x^2)+eps), n = x r, g = dy (1+w),
+     * dx = r (g - n mean(g n)).
+     */
+    public static float[] rmsNormBackward(float[] x, int rows, int n, float[] w, double eps, float[] dy) {
+        float[] dx = new float[rows * n];
+        for (int t = 0; t < rows; t++) {
+            int o = t * n;
+            double ss = 0;
+            for (int i = 0; i < n; i++) {
+                ss += (double) x[o + i] * x[o + i];
+            }
+            double r = 1.0 / Math.sqrt(ss / n + eps);
+            double dot = 0;
+            for (int i = 0; i < n; i++) {
+                dot += dy[o + i] * (1.0 + w[i]) * x[o + i] * r;
+            }
+            double mean = dot / n;
+            for (int i = 0; i < n; i++) {
+                double g = dy[o + i] * (1.0 + w[i]);
+                dx[o + i] = (float) (r * (g - x[o + i] * r * mean));
+            }
+        }
+        return dx;
+    }
+
     public static float softcap(float x, double cap) {
         return cap == 0 ? x : (float) (cap * Math.tanh(x / cap));
     }

@@ -28,6 +28,14 @@ public final class Gemm {
         void read(int row, int col0, int n, float[] dst, int off);
     }
 
+    /**
+     * Fills one packed panel: pack[base + k*16 + r] = B[k0 + k][n0 + r] of the right-hand matrix
+     * B[K, N] for k in [0, kc), r in [0, valid), zero for r >= valid.
+     */
+    interface Packer {
+        void pack(int n0, int valid, int k0, int kc, float[] pack, int base, float[] tmp);
+    }
+
     private Gemm() {
     }
 
@@ -46,14 +54,56 @@ public final class Gemm {
             dotPath(x, tokens, rows, cols, src, y);
             return;
         }
-        int tasks = (rows + NB - 1) / NB;
-        if ((long) tokens * rows * cols < 1 << 18) {
+        Packer transposed = (n0, valid, k0, kc, pack, base, tmp) -> {
+            for (int r = 0; r < NR; r++) {
+                if (r < valid) {
+                    src.read(n0 + r, k0, kc, tmp, 0);
+                    for (int k = 0; k < kc; k++) {
+                        pack[base + k * NR + r] = tmp[k];
+                    }
+                } else {
+                    for (int k = 0; k < kc; k++) {
+                        pack[base + k * NR + r] = 0f;
+                    }
+                }
+            }
+        };
+        gemm(x, tokens, cols, rows, transposed, y, false);
+    }
+
+    /** dx[T, cols] += dy[T, rows] * W: the input gradient of y = x W^T, streaming W by rows. */
+    public static void matmulAdd(float[] dy, int tokens, Weight w, float[] dx) {
+        gemm(dy, tokens, w.rows(), w.cols(), rowPanels((r, k0, n, dst, off) -> Widen.segment(w, r, k0, n, dst, off)), dx, true);
+    }
+
+    /** dx[T, cols] += dy[T, rows] * w for a heap matrix w[rows, cols]. */
+    public static void matmulAdd(float[] dy, int tokens, float[] w, int rows, int cols, float[] dx) {
+        int c = cols;
+        gemm(dy, tokens, rows, cols, rowPanels((r, k0, n, dst, off) -> System.arraycopy(w, r * c + k0, dst, off, n)), dx, true);
+    }
+
+    /** Panels of B = W itself: row k of W, 16 columns at a time, is already k-major. */
+    private static Packer rowPanels(RowSource src) {
+        return (n0, valid, k0, kc, pack, base, tmp) -> {
+            for (int k = 0; k < kc; k++) {
+                src.read(k0 + k, n0, valid, pack, base + k * NR);
+                for (int r = valid; r < NR; r++) {
+                    pack[base + k * NR + r] = 0f;
+                }
+            }
+        };
+    }
+
+    /** y[T, n] (+)= x[T, kDim] * B[kDim, n] where B is reached through the packer. */
+    private static void gemm(float[] x, int tokens, int kDim, int n, Packer packer, float[] y, boolean accumulate) {
+        int tasks = (n + NB - 1) / NB;
+        if ((long) tokens * n * kDim < 1 << 18) {
             for (int b = 0; b < tasks; b++) {
-                packedBlock(x, tokens, rows, cols, src, y, b);
+                packedBlock(x, tokens, kDim, n, packer, y, b, accumulate);
             }
             return;
         }
-        Parallel.forRange(tasks, b -> packedBlock(x, tokens, rows, cols, src, y, b));
+        Parallel.forRange(tasks, b -> packedBlock(x, tokens, kDim, n, packer, y, b, accumulate));
     }
 
     private static float[] scratch(int which, int n) {
@@ -64,7 +114,8 @@ public final class Gemm {
         return s[which];
     }
 
-    private static void packedBlock(float[] x, int tokens, int rows, int cols, RowSource src, float[] y, int block) {
+    private static void packedBlock(float[] x, int tokens, int cols, int rows, Packer packer, float[] y, int block,
+                                    boolean accumulate) {
         int o0 = block * NB;
         int nb = Math.min(NB, rows - o0);
         int panels = (nb + NR - 1) / NR;
@@ -73,22 +124,9 @@ public final class Gemm {
         for (int k0 = 0; k0 < cols; k0 += KC) {
             int kc = Math.min(KC, cols - k0);
             for (int p = 0; p < panels; p++) {
-                int base = p * NR * kc;
-                for (int r = 0; r < NR; r++) {
-                    int row = o0 + p * NR + r;
-                    if (row < o0 + nb) {
-                        src.read(row, k0, kc, tmp, 0);
-                        for (int k = 0; k < kc; k++) {
-                            pack[base + k * NR + r] = tmp[k];
-                        }
-                    } else {
-                        for (int k = 0; k < kc; k++) {
-                            pack[base + k * NR + r] = 0f;
-                        }
-                    }
-                }
+                packer.pack(o0 + p * NR, Math.min(NR, nb - p * NR), k0, kc, pack, p * NR * kc, tmp);
             }
-            boolean first = k0 == 0;
+            boolean first = k0 == 0 && !accumulate;
             for (int t0 = 0; t0 < tokens; t0 += MR) {
                 int m = Math.min(MR, tokens - t0);
                 for (int p = 0; p < panels; p++) {

@@ -86,4 +86,26 @@ public final class Softmax {
         }
         return m + Math.log(sum);
     }
+
+    /**
+     * Turns a row of soft-capped logits l into the gradient of scale * cross-entropy with respect
+     * to the raw (pre-cap) logits, leaving out the target's -1: x[i] = scale * softmax(l)[i] *
+     * (1 - (l[i]/cap)^2). cap = 0 means no capping.
+     */
+    public static void crossEntropyGrad(float[] x, int off, int n, double lse, float scale, float cap) {
+        FloatVector lv = FloatVector.broadcast(F, (float) lse);
+        FloatVector sv = FloatVector.broadcast(F, scale);
+        FloatVector one = FloatVector.broadcast(F, 1f);
+        FloatVector inv = FloatVector.broadcast(F, cap == 0 ? 0f : 1f / cap);
+        int i = 0;
+        for (int bound = F.loopBound(n); i < bound; i += LANES) {
+            FloatVector l = FloatVector.fromArray(F, x, off + i);
+            FloatVector t = l.mul(inv);
+            l.sub(lv).lanewise(VectorOperators.EXP).mul(sv).mul(one.sub(t.mul(t))).intoArray(x, off + i);
+        }
+        for (; i < n; i++) {
+            float t = cap == 0 ? 0f : x[off + i] / cap;
+            x[off + i] = (float) (Math.exp(x[off + i] - lse) * scale * (1 - t * t));
+        }
+    }
 }

@@ -49,6 +49,27 @@ class KernelTwinTest {
     }
 
     @ParameterizedTest
+    @CsvSource({"1,3,5,F32", "5,17,9,BF16", "6,33,300,F16", "13,50,600,F32", "64,130,520,BF16"})
+    void inputGradientMatchesScalar(int tokens, int rows, int cols, String dtype) {
+        Random r = new Random(tokens * 7 + cols);
+        float[] dy = random(r, tokens * rows);
+        Weight w = Weight.of(TensorData.ofFloats("w", DType.valueOf(dtype), random(r, rows * cols), rows, cols));
+        float[] start = random(r, tokens * cols);
+        float[] want = start.clone();
+        GemmScalar.matmulAdd(dy, tokens, w, want);
+        float[] got = start.clone();
+        Gemm.matmulAdd(dy, tokens, w, got);
+        assertClose(want, got, 1e-4 * Math.sqrt(rows));
+        float[] heap = new float[rows * cols];
+        for (int i = 0; i < rows; i++) {
+            w.row(i, heap, i * cols);
+        }
+        float[] got2 = start.clone();
+        Gemm.matmulAdd(dy, tokens, heap, rows, cols, got2);
+        assertClose(want, got2, 1e-4 * Math.sqrt(rows));
+    }
+
+    @ParameterizedTest
     @CsvSource({"7", "64", "1000", "256000"})
     void softmaxStatsMatchScalar(int n) {
         Random r = new Random(n);

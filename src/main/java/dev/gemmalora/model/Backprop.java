@@ -1,0 +1,97 @@
+package dev.gemmalora.model;
+
+import dev.gemmalora.tensor.Gemm;
+import dev.gemmalora.tensor.Softmax;
+
+/**
+ * One training forward and backward over a right-padded batch: the causal-LM loss and the
+ * gradients of every adapter (base weights are frozen, so only activations get gradients). With
+ * gradient checkpointing only each layer's input is kept and the layer is recomputed in backward.
+ */
+public final class Backprop {
+    private static final int LOGIT_ROWS = 64;
+
+    private Backprop() {
+    }
+
+    /** Summed token loss of a batch and the number of tokens it covers. */
+    public record Loss(double sum, int tokens) {
+        public double mean() {
+            return sum / tokens;
+        }
+    }
+
+    /**
+     * Runs the batch and adds d(gradScale * summed loss)/d(adapter params) into each adapter's
+     * gradients. seed fixes dropout for this batch.
+     */
+    public static Loss lossAndGrad(Gemma2Model m, int[][] ids, int[][] mask, int[][] labels, double gradScale,
+                                   boolean checkpoint, long seed) {
+        Gemma2Config c = m.config();
+        int batch = ids.length;
+        int tokens = ids[0].length;
+        int n = batch * tokens;
+        KvCache cache = KvCache.forModel(c, batch, tokens);
+        cache.reserve(tokens, mask);
+        DecoderLayer[] layers = m.layers();
+        LayerTape[] tapes = new LayerTape[layers.length];
+        float[][] inputs = new float[layers.length][];
+        float[] x = m.embed(ids);
+        for (int l = 0; l < layers.length; l++) {
+            LayerTape tape = new LayerTape();
+            inputs[l] = x;
+            x = layers[l].forward(m, x, batch, tokens, cache, tape, layerSeed(seed, l));
+            tapes[l] = checkpoint ? null : tape;
+        }
+        float[] hidden = Ops.rmsNorm(x, n, c.hidden(), m.finalNorm(), c.rmsEps());
+        float[] dHidden = new float[n * c.hidden()];
+        Loss loss = headLossAndGrad(m, hidden, labels, (float) gradScale, dHidden);
+        float[] dx = Ops.rmsNormBackward(x, n, c.hidden(), m.finalNorm(), c.rmsEps(), dHidden);
+        for (int l = layers.length - 1; l >= 0; l--) {
+            LayerTape tape = tapes[l];
+            if (tape == null) {
+                tape = new LayerTape();
+                layers[l].forward(m, inputs[l], batch, tokens, cache, tape, layerSeed(seed, l));
+            }
+            tapes[l] = null;
+            dx = layers[l].backward(m, tape, dx, batch, tokens, cache);
+        }
+        return loss;
+    }
+
+    private static long layerSeed(long seed, int layer) {
+        return seed * 0x9E3779B97F4A7C15L + layer * 16L;
+    }
+
+    /** Cross-entropy over the target rows, a chunk of rows at a time, and its gradient into dHidden. */
+    private static Loss headLossAndGrad(Gemma2Model m, float[] hidden, int[][] labels, float scale, float[] dHidden) {
+        int[][] tg = CrossEntropy.targets(labels);
+        int vocab = m.config().vocabSize();
+        int hid = m.config().hidden();
+        float cap = (float) m.config().finalSoftcap();
+        double sum = 0;
+        for (int s = 0; s < tg[0].length; s += LOGIT_ROWS) {
+            int e = Math.min(tg[0].length, s + LOGIT_ROWS);
+            int[] rows = java.util.Arrays.copyOfRange(tg[0], s, e);
+            float[] logits = m.logits(hidden, rows);
+            for (int i = 0; i < rows.length; i++) {
+                int off = i * vocab;
+                int target = tg[1][s + i];
+                double lse = Softmax.logSumExp(logits, off, vocab);
+                float lt = logits[off + target];
+                sum += lse - lt;
+                Softmax.crossEntropyGrad(logits, off, vocab, lse, scale, cap);
+                float t = cap == 0 ? 0f : lt / cap;
+                logits[off + target] -= scale * (1 - t * t);
+            }
+            float[] dh = new float[rows.length * hid];
+            Gemm.matmulAdd(logits, rows.length, m.lmHead(), dh);
+            for (int i = 0; i < rows.length; i++) {
+                for (int j = 0; j < hid; j++) {
+                    dHidden[rows[i] * hid + j] += dh[i * hid + j];
+                }
+            }
+        }
+        return new Loss(sum, tg[0].length);
+    }
+}
