@@ -4,6 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.gemmalora.data.AlpacaRecord;
+import dev.gemmalora.data.PromptFormat;
+import dev.gemmalora.data.TrainingExample;
 import dev.gemmalora.io.Json;
 import dev.gemmalora.tokenizer.ChatTemplate;
 import dev.gemmalora.tokenizer.HfTokenizer;
@@ -59,6 +62,20 @@ class GoldenTokenizerTest {
             assertArrayEquals(ids, tok.encode(text, false), "case " + i + " ids");
             assertArrayEquals(ints(c.get("ids_with_special")), tok.encode(text, true), "case " + i + " ids_with_special");
             assertEquals(c.get("decoded").asText(), tok.decode(ids, false), "case " + i + " decoded");
+        }
+    }
+
+    @Test
+    void recipeFormattingReproducesEverySeedProcessFuncCase() throws IOException {
+        List<JsonNode> cases = lines(GoldenPaths.goldenRoot().resolve("tokenizer/seed_process_func_cases.jsonl"));
+        assertEquals(300, cases.size());
+        for (int i = 0; i < cases.size(); i++) {
+            JsonNode ex = cases.get(i).get("example");
+            AlpacaRecord r = new AlpacaRecord(ex.get("instruction").asText(), ex.get("input").asText(), ex.get("output").asText());
+            TrainingExample t = PromptFormat.RECIPE.encode(tok, r, 384, 0);
+            assertArrayEquals(ints(cases.get(i).get("input_ids")), t.ids(), "case " + i + " input_ids");
+            assertArrayEquals(ints(cases.get(i).get("attention_mask")), t.mask(), "case " + i + " attention_mask");
+            assertArrayEquals(ints(cases.get(i).get("labels")), t.labels(), "case " + i + " labels");
         }
     }
 
