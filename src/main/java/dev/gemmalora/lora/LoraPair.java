@@ -120,14 +120,6 @@ public final class LoraPair implements Adapter {
         return b;
     }
 
-    public int rank() {
-        return r;
-    }
-
-    public double scale() {
-        return scale;
-    }
-
     @Override
     public void addForward(float[] x, int tokens, float[] y) {
         float[] u = new float[tokens * r];

@@ -119,10 +119,6 @@ public final class Gemma2Model {
         return attention;
     }
 
-    public Weight embedding() {
-        return embed;
-    }
-
     public Weight lmHead() {
         return lmHead;
     }

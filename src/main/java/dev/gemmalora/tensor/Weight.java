@@ -47,8 +47,4 @@ public record Weight(String name, DType dtype, int rows, int cols, MemorySegment
             }
         }
     }
-
-    public long bytes() {
-        return (long) rows * cols * dtype.bytes;
-    }
 }

@@ -47,8 +47,4 @@ final class Widen {
             }
         }
     }
-
-    static int lanes() {
-        return F.length();
-    }
 }

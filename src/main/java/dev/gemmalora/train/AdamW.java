@@ -30,27 +30,6 @@ public final class AdamW {
         }
     }
 
-    public int step() {
-        return step;
-    }
-
-    /** First and second moments, for checkpoints. */
-    public float[][] firstMoments() {
-        return m;
-    }
-
-    public float[][] secondMoments() {
-        return v;
-    }
-
-    public void restore(int step, float[][] m1, float[][] m2) {
-        this.step = step;
-        for (int i = 0; i < params.length; i++) {
-            System.arraycopy(m1[i], 0, m[i], 0, m[i].length);
-            System.arraycopy(m2[i], 0, v[i], 0, v[i].length);
-        }
-    }
-
     /** One update with learning rate lr from the gradients (same order as the parameters). */
     public void update(List<float[]> grads, double lr) {
         step++;
