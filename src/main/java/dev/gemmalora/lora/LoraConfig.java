@@ -27,6 +27,12 @@ public record LoraConfig(int r, double alpha, boolean useRslora, double dropout,
         return new LoraConfig(r, alpha, rslora, dropout, List.copyOf(targets), null, null, Map.of(), Map.of(), null);
     }
 
+    /** The same settings, recording the base model's location as PEFT does. */
+    public LoraConfig withBaseModel(String base) {
+        return new LoraConfig(r, alpha, useRslora, dropout, targetModules, targetRegex, layersToTransform, rankPattern,
+                alphaPattern, base);
+    }
+
     public static LoraConfig read(Path dir) {
         Path file = dir.resolve("adapter_config.json");
         if (!Files.isRegularFile(file)) {

@@ -30,6 +30,26 @@ public final class AdamW {
         }
     }
 
+    /** Updates done so far (torch's state["step"]). */
+    public int step() {
+        return step;
+    }
+
+    /** First moments (exp_avg), one array per parameter, live. */
+    public float[][] firstMoments() {
+        return m;
+    }
+
+    /** Second moments (exp_avg_sq), one array per parameter, live. */
+    public float[][] secondMoments() {
+        return v;
+    }
+
+    /** Continues from a saved state: the step count; the moments are filled in place by the caller. */
+    public void setStep(int step) {
+        this.step = step;
+    }
+
     /** One update with learning rate lr from the gradients (same order as the parameters). */
     public void update(List<float[]> grads, double lr) {
         step++;

@@ -13,11 +13,13 @@ import java.util.Random;
  * The optimisation loop of HF's Trainer for LoRA: a seeded reshuffle each epoch, micro-batches,
  * gradient accumulation with the loss normalised by the label tokens of the whole accumulation
  * window (as transformers >= 4.46 does), clipping of the global norm, linear decay after warmup,
- * AdamW.
+ * AdamW. Every random choice is a function of the seed, the epoch and the step, so a run resumed
+ * from a checkpoint continues exactly as the uninterrupted run would.
  */
 public final class Trainer {
-    /** What each optimizer step reports. */
-    public record StepLog(int step, int totalSteps, double loss, double lr, double gradNorm, long tokens) {
+    /** What each optimizer step reports; tokens counts the padded positions processed. */
+    public record StepLog(int step, int totalSteps, double epoch, double loss, double lr, double gradNorm, long tokens,
+                          double seconds) {
     }
 
     public interface Listener {
@@ -28,6 +30,7 @@ public final class Trainer {
     private final LoraAdapter adapter;
     private final TrainConfig cfg;
     private final AdamW optimizer;
+    private int step;
 
     public Trainer(Gemma2Model model, LoraAdapter adapter, TrainConfig cfg) {
         this.model = model;
@@ -37,9 +40,35 @@ public final class Trainer {
         adapter.attach(model);
     }
 
+    public LoraAdapter adapter() {
+        return adapter;
+    }
+
+    public AdamW optimizer() {
+        return optimizer;
+    }
+
+    public TrainConfig config() {
+        return cfg;
+    }
+
+    /** Optimizer steps done. */
+    public int step() {
+        return step;
+    }
+
+    /** Continues after a restored checkpoint: the adapter and optimizer state must already be loaded. */
+    public void resumeAt(int doneSteps) {
+        this.step = doneSteps;
+        optimizer.setStep(doneSteps);
+    }
+
+    public int stepsPerEpoch(int examples) {
+        return Math.max(1, (int) Math.ceil(Math.ceil(examples / (double) cfg.batchSize()) / cfg.gradAccum()));
+    }
+
     public int totalSteps(int examples) {
-        int perEpoch = Math.max(1, (int) Math.ceil(Math.ceil(examples / (double) cfg.batchSize()) / cfg.gradAccum()));
-        return cfg.maxSteps() > 0 ? cfg.maxSteps() : perEpoch * cfg.epochs();
+        return cfg.maxSteps() > 0 ? cfg.maxSteps() : stepsPerEpoch(examples) * cfg.epochs();
     }
 
     /** Linear warmup to lr, then linear decay to 0 at the last step (HF's "linear" schedule). */
@@ -50,50 +79,62 @@ public final class Trainer {
         return cfg.lr() * Math.max(0.0, (double) (total - step) / Math.max(1, total - cfg.warmupSteps()));
     }
 
-    /** Trains and returns the logged steps. */
+    /** The example order of an epoch: a shuffle seeded by seed + epoch. */
+    public List<Integer> order(int examples, int epoch) {
+        List<Integer> order = new ArrayList<>(examples);
+        for (int i = 0; i < examples; i++) {
+            order.add(i);
+        }
+        Collections.shuffle(order, new Random(cfg.seed() + epoch));
+        return order;
+    }
+
+    /** Trains from the current step to the last one and returns the steps done here. */
     public List<StepLog> train(List<TrainingExample> data, int padId, Listener listener) {
         int total = totalSteps(data.size());
+        int perEpoch = stepsPerEpoch(data.size());
         List<StepLog> logs = new ArrayList<>();
-        int step = 0;
-        for (int epoch = 0; step < total; epoch++) {
-            List<Integer> order = new ArrayList<>();
-            for (int i = 0; i < data.size(); i++) {
-                order.add(i);
+        int cachedEpoch = -1;
+        List<Integer> order = List.of();
+        while (step < total) {
+            int epoch = step / perEpoch;
+            if (epoch != cachedEpoch) {
+                order = order(data.size(), epoch);
+                cachedEpoch = epoch;
             }
-            Collections.shuffle(order, new Random(cfg.seed() + epoch));
-            List<Batches.Batch> micro = new ArrayList<>();
-            for (int s = 0; s < order.size(); s += cfg.batchSize()) {
+            int first = (step % perEpoch) * cfg.gradAccum() * cfg.batchSize();
+            List<Batches.Batch> window = new ArrayList<>();
+            for (int m = 0; m < cfg.gradAccum() && first + m * cfg.batchSize() < order.size(); m++) {
+                int s = first + m * cfg.batchSize();
                 List<TrainingExample> ex = order.subList(s, Math.min(order.size(), s + cfg.batchSize())).stream().map(data::get).toList();
-                micro.add(Batches.pad(ex, padId));
+                window.add(Batches.pad(ex, padId));
             }
-            for (int s = 0; s < micro.size() && step < total; s += cfg.gradAccum()) {
-                List<Batches.Batch> window = micro.subList(s, Math.min(micro.size(), s + cfg.gradAccum()));
-                StepLog log = optimizerStep(window, step, total);
-                step++;
-                logs.add(log);
-                if (listener != null) {
-                    listener.onStep(log);
-                }
+            long t0 = System.nanoTime();
+            StepLog log = optimizerStep(window, total, perEpoch, t0);
+            step++;
+            logs.add(log);
+            if (listener != null) {
+                listener.onStep(log);
             }
         }
         return logs;
     }
 
-    private StepLog optimizerStep(List<Batches.Batch> window, int step, int total) {
+    private StepLog optimizerStep(List<Batches.Batch> window, int total, int perEpoch, long t0) {
         int targets = window.stream().mapToInt(Batches.Batch::targets).sum();
         adapter.zeroGrad();
         double lossSum = 0;
         long tokens = 0;
         for (int i = 0; i < window.size(); i++) {
             Batches.Batch b = window.get(i);
-            Backprop.Loss loss = Backprop.lossAndGrad(model, b.ids(), b.mask(), b.labels(), 1.0 / targets,
+            Backprop.Loss loss = Backprop.lossAndGrad(model, b.ids(), b.mask(), b.labels(), 1.0 / Math.max(1, targets),
                     cfg.gradientCheckpointing(), cfg.seed() * 1_000_003L + step * 64L + i);
             lossSum += loss.sum();
             tokens += (long) b.ids().length * b.ids()[0].length;
         }
-        double loss = lossSum / targets;
+        double loss = lossSum / Math.max(1, targets);
         if (!Double.isFinite(loss)) {
-            throw new IllegalStateException("loss became " + loss + " at step " + (step + 1) + "; stopping (lower --lr?)");
+            throw new DivergedException(step + 1, loss);
         }
         double norm = adapter.gradNorm();
         if (cfg.maxGradNorm() > 0 && norm > cfg.maxGradNorm()) {
@@ -106,6 +147,7 @@ public final class Trainer {
         }
         double lr = learningRate(cfg, step, total);
         optimizer.update(adapter.gradients(), lr);
-        return new StepLog(step + 1, total, loss, lr, norm, tokens);
+        return new StepLog(step + 1, total, (step + 1) / (double) perEpoch, loss, lr, norm, tokens,
+                (System.nanoTime() - t0) / 1e9);
     }
 }

@@ -1,0 +1,284 @@
+package dev.gemmalora.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.gemmalora.data.AlpacaReader;
+import dev.gemmalora.data.AlpacaRecord;
+import dev.gemmalora.data.PromptFormat;
+import dev.gemmalora.data.TrainingExample;
+import dev.gemmalora.io.AtomicDir;
+import dev.gemmalora.io.InputException;
+import dev.gemmalora.io.Json;
+import dev.gemmalora.lora.LoraAdapter;
+import dev.gemmalora.lora.LoraConfig;
+import dev.gemmalora.lora.LoraInit;
+import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.report.Charts;
+import dev.gemmalora.tokenizer.HfTokenizer;
+import dev.gemmalora.train.Checkpoint;
+import dev.gemmalora.train.DivergedException;
+import dev.gemmalora.train.TrainConfig;
+import dev.gemmalora.train.Trainer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import me.tongfei.progressbar.ProgressBar;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "train", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
+        description = {"Fine-tune a Gemma-2 model with LoRA on Alpaca-format records (the reference recipe by default).",
+                "Writes checkpoint-N folders, metrics.jsonl, loss_curve.png and the PEFT adapter in <output>/final."})
+final class TrainCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Hugging Face Gemma-2 checkpoint folder.")
+    Path model;
+
+    @Option(names = "--tokenizer", paramLabel = "DIR", description = "Tokenizer folder (default: the model folder).")
+    Path tokenizer;
+
+    @Option(names = "--data", required = true, paramLabel = "FILE", description = "Alpaca records: JSON array or JSON Lines with instruction, input, output.")
+    Path data;
+
+    @Option(names = "--output", required = true, paramLabel = "DIR", description = "Output folder.")
+    Path output;
+
+    @Option(names = "--format", defaultValue = "recipe", paramLabel = "recipe|chat",
+            description = "Prompt format: the reference recipe's turn format, or the tokenizer's chat template with instruction and input joined by a blank line.")
+    String format;
+
+    @Option(names = "--epochs", defaultValue = "3", description = "Passes over the data.")
+    int epochs;
+
+    @Option(names = "--max-steps", defaultValue = "-1", description = "Stop after this many optimizer steps (overrides --epochs when > 0).")
+    int maxSteps;
+
+    @Option(names = "--batch-size", defaultValue = "4", description = "Examples per micro-batch.")
+    int batchSize;
+
+    @Option(names = "--grad-accum", defaultValue = "4", description = "Micro-batches per optimizer step.")
+    int gradAccum;
+
+    @Option(names = "--lr", defaultValue = "1e-4", description = "Peak learning rate (AdamW).")
+    double lr;
+
+    @Option(names = "--warmup-steps", defaultValue = "0", description = "Linear warmup steps before the linear decay.")
+    int warmupSteps;
+
+    @Option(names = "--max-grad-norm", defaultValue = "1.0", description = "Clip the global gradient norm to this (0: no clipping).")
+    double maxGradNorm;
+
+    @Option(names = "--weight-decay", defaultValue = "0.0", description = "AdamW decoupled weight decay.")
+    double weightDecay;
+
+    @Option(names = "--save-steps", defaultValue = "100", description = "Write checkpoint-N every this many steps (0: never).")
+    int saveSteps;
+
+    @Option(names = "--logging-steps", defaultValue = "10", description = "Append to metrics.jsonl every this many steps.")
+    int loggingSteps;
+
+    @Option(names = "--max-length", defaultValue = "384", description = "Cut each example to this many tokens.")
+    int maxLength;
+
+    @Option(names = "--max-samples", defaultValue = "-1", description = "Use only the first N records (-1: all).")
+    int maxSamples;
+
+    @Option(names = "--seed", defaultValue = "42", description = "Seed of LoRA init, shuffling and dropout.")
+    long seed;
+
+    @Option(names = "--lora-r", defaultValue = "8", description = "LoRA rank.")
+    int loraR;
+
+    @Option(names = "--lora-alpha", defaultValue = "32", description = "LoRA alpha (scale alpha/r, or alpha/sqrt(r) with --rslora).")
+    double loraAlpha;
+
+    @Option(names = "--lora-dropout", defaultValue = "0.1", description = "Dropout on the LoRA input.")
+    double loraDropout;
+
+    @Option(names = "--target-modules", split = ",", defaultValue = "q_proj,k_proj,v_proj,o_proj,gate_proj,up_proj,down_proj",
+            description = "Projections that get a LoRA pair.")
+    List<String> targetModules;
+
+    @Option(names = "--rslora", description = "Rank-stabilised scaling alpha/sqrt(r).")
+    boolean rslora;
+
+    @Option(names = "--gradient-checkpointing", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Recompute each layer in the backward pass instead of keeping its activations.")
+    boolean gradientCheckpointing;
+
+    @Option(names = "--resume", description = "Continue from the newest complete checkpoint in --output.")
+    boolean resume;
+
+    private final List<Map<String, Object>> history = new ArrayList<>();
+
+    @Override
+    public Integer call() throws IOException {
+        validate();
+        Path tokDir = tokenizer != null ? tokenizer : model;
+        Gemma2Model m = Gemma2Model.load(model);
+        PromptFormat fmt = "chat".equals(format) ? PromptFormat.CHAT : PromptFormat.RECIPE;
+        List<AlpacaRecord> records = AlpacaReader.read(data);
+        if (maxSamples > 0 && records.size() > maxSamples) {
+            records = records.subList(0, maxSamples);
+        }
+        if (records.isEmpty()) {
+            throw new InputException(data + ": no records");
+        }
+        int padId = m.config().padTokenId();
+        List<TrainingExample> examples = new ArrayList<>(records.size());
+        try (HfTokenizer tok = HfTokenizer.load(tokDir); ProgressBar bar = Progress.start("tokenize", records.size())) {
+            for (AlpacaRecord r : records) {
+                examples.add(fmt.encode(tok, r, maxLength, padId));
+                bar.step();
+            }
+        }
+        TrainConfig cfg = new TrainConfig(epochs, maxSteps, batchSize, gradAccum, lr, warmupSteps, maxGradNorm,
+                loggingSteps, saveSteps, seed, gradientCheckpointing, 0.9, 0.999, 1e-8, weightDecay);
+        LoraConfig loraCfg = LoraConfig.of(loraR, loraAlpha, loraDropout, rslora, targetModules)
+                .withBaseModel(model.toAbsolutePath().normalize().toString());
+        LoraAdapter adapter = LoraInit.create(m, loraCfg, seed);
+        Trainer trainer = new Trainer(m, adapter, cfg);
+        String fingerprint = Checkpoint.fingerprint(examples);
+        int total = trainer.totalSteps(examples.size());
+        Files.createDirectories(output);
+        Path metrics = output.resolve("metrics.jsonl");
+        if (resume) {
+            resumeFrom(trainer, examples.size(), fingerprint, metrics);
+        } else {
+            Files.deleteIfExists(metrics);
+        }
+        long labelTokens = examples.stream().mapToLong(e -> e.labels().length).sum();
+        System.out.printf("training %s: %,d examples (%,d tokens), %d steps (batch %d x accumulation %d, %s), LoRA r %d alpha %s on %d modules (%,d parameters)%n",
+                model, examples.size(), labelTokens, total, batchSize, gradAccum,
+                maxSteps > 0 ? "max steps" : epochs + " epochs", loraR, fmtNum(loraAlpha), adapter.pairs().size(),
+                adapter.parameters().stream().mapToLong(p -> p.length).sum());
+        int startStep = trainer.step();
+        try (ProgressBar bar = Progress.start("train", total, startStep, Duration.ZERO)) {
+            StepLogger logger = new StepLogger(bar, metrics, trainer, total, examples.size(), fingerprint);
+            trainer.train(examples, padId, logger);
+        } catch (DivergedException e) {
+            Optional<Path> last = Checkpoint.latest(output);
+            System.err.println("error: " + e.getMessage() + "; training stopped. "
+                    + last.map(p -> "The last good checkpoint is " + p + "; continue with --resume and a lower --lr.")
+                    .orElse("No checkpoint was written yet; run again with a lower --lr."));
+            return 1;
+        }
+        Path fin = AtomicDir.write(output.resolve("final"), adapter::save);
+        Path plot = output.resolve("loss_curve.png");
+        writeLossCurve(plot);
+        System.out.println("adapter (PEFT format): " + fin);
+        System.out.println("metrics: " + metrics);
+        System.out.println("loss curve: " + plot);
+        return 0;
+    }
+
+    private void validate() {
+        if (!"recipe".equals(format) && !"chat".equals(format)) {
+            throw new InputException("--format is '" + format + "', expected recipe or chat");
+        }
+        if (batchSize < 1 || gradAccum < 1 || maxLength < 2 || loraR < 1) {
+            throw new InputException("--batch-size, --grad-accum and --lora-r must be at least 1, --max-length at least 2");
+        }
+        if (!(lr > 0) || loraDropout < 0 || loraDropout >= 1) {
+            throw new InputException("--lr must be positive and --lora-dropout in [0, 1)");
+        }
+        if (!resume && Files.isDirectory(output)) {
+            boolean run = Files.exists(output.resolve("final")) || Files.exists(output.resolve("metrics.jsonl"))
+                    || Checkpoint.latest(output).isPresent();
+            if (run) {
+                throw new InputException(output + ": already holds a training run; pass --resume to continue it, or choose another --output");
+            }
+        }
+    }
+
+    private void resumeFrom(Trainer trainer, int examples, String fingerprint, Path metrics) throws IOException {
+        Optional<Path> last = Checkpoint.latest(output);
+        if (last.isEmpty()) {
+            System.out.println("no checkpoint in " + output + " yet; starting from step 0");
+            Files.deleteIfExists(metrics);
+            return;
+        }
+        JsonNode state = Checkpoint.restore(last.get(), trainer, examples, fingerprint);
+        for (JsonNode row : state.path("log_history")) {
+            history.add(Json.MAPPER.convertValue(row, Map.class));
+        }
+        StringBuilder kept = new StringBuilder();
+        history.forEach(row -> kept.append(Json.MAPPER.valueToTree(row).toString()).append('\n'));
+        Files.writeString(metrics, kept);
+        System.out.println("resuming from " + last.get() + " (step " + trainer.step() + ")");
+    }
+
+    /** Updates the bar every step, logs every --logging-steps, checkpoints every --save-steps. */
+    private final class StepLogger implements Trainer.Listener {
+        private final ProgressBar bar;
+        private final Path metrics;
+        private final Trainer trainer;
+        private final int total;
+        private final int examples;
+        private final String fingerprint;
+        private final long start = System.nanoTime();
+        private double intervalLoss;
+        private int intervalSteps;
+        private long tokens;
+        private double seconds;
+
+        StepLogger(ProgressBar bar, Path metrics, Trainer trainer, int total, int examples, String fingerprint) {
+            this.bar = bar;
+            this.metrics = metrics;
+            this.trainer = trainer;
+            this.total = total;
+            this.examples = examples;
+            this.fingerprint = fingerprint;
+        }
+
+        @Override
+        public void onStep(Trainer.StepLog log) {
+            intervalLoss += log.loss();
+            intervalSteps++;
+            tokens += log.tokens();
+            seconds += log.seconds();
+            bar.stepTo(log.step());
+            bar.setExtraMessage(String.format("loss %.4f lr %.2e %.0f tok/s", log.loss(), log.lr(), log.tokens() / log.seconds()));
+            try {
+                if (log.step() % Math.max(1, loggingSteps) == 0 || log.step() == total) {
+                    Map<String, Object> row = new LinkedHashMap<>();
+                    row.put("step", log.step());
+                    row.put("epoch", log.epoch());
+                    row.put("loss", intervalLoss / intervalSteps);
+                    row.put("learning_rate", log.lr());
+                    row.put("grad_norm", log.gradNorm());
+                    row.put("tokens", tokens);
+                    row.put("tokens_per_s", tokens / seconds);
+                    row.put("elapsed_s", (System.nanoTime() - start) / 1e9);
+                    history.add(row);
+                    Files.writeString(metrics, Json.MAPPER.valueToTree(row).toString() + "\n",
+                            java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+                    intervalLoss = 0;
+                    intervalSteps = 0;
+                    tokens = 0;
+                    seconds = 0;
+                }
+                if (saveSteps > 0 && log.step() % saveSteps == 0) {
+                    Checkpoint.write(output, trainer, total, examples, fingerprint, history);
+                }
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+    }
+
+    private void writeLossCurve(Path png) throws IOException {
+        List<double[]> points = history.stream()
+                .map(r -> new double[] {((Number) r.get("step")).doubleValue(), ((Number) r.get("loss")).doubleValue()}).toList();
+        Charts.lines(png, "Training loss", "step", "loss (mean over logging interval)", Map.of("loss", points), 900, 500);
+    }
+
+    private static String fmtNum(double v) {
+        return v == Math.rint(v) ? String.valueOf((long) v) : String.valueOf(v);
+    }
+}
