@@ -131,6 +131,24 @@ class GoldenParityTest {
         }
     }
 
+    /** `merge` through the CLI, forced to shard: the checkpoint it writes gives the PEFT model's logits. */
+    @Test
+    void mergeCommandWritesAShardedCheckpointWithTheAdapterLogits(@org.junit.jupiter.api.io.TempDir Path tmp) {
+        Path out = tmp.resolve("merged");
+        int code = dev.gemmalora.cli.Main.run("merge", "--model", t1.resolve("model").toString(),
+                "--adapter", t1.resolve("adapter").toString(), "--output", out.toString(), "--max-shard-size", "300KB");
+        assertEquals(0, code);
+        assertTrue(java.nio.file.Files.isRegularFile(out.resolve("model-00001-of-00004.safetensors")));
+        assertTrue(java.nio.file.Files.isRegularFile(out.resolve("model.safetensors.index.json")));
+        assertTrue(java.nio.file.Files.isRegularFile(out.resolve("config.json")));
+        Gemma2Model merged = Gemma2Model.load(out);
+        float[] want = SafeTensorsFile.open(t1.resolve("lora_outputs.safetensors")).get("logits").toFloats();
+        double d = maxAbsDiff(forwardAll(merged), want);
+        assertTrue(d <= 1e-4, "merged checkpoint logits max |diff| " + d);
+        assertEquals(2, dev.gemmalora.cli.Main.run("merge", "--model", t1.resolve("model").toString(),
+                "--adapter", t1.resolve("adapter").toString(), "--output", out.toString()));
+    }
+
     @Test
     void truthfulQaLogLikelihoodsMatchBase() throws IOException {
         checkMc("truthfulqa_mc_base", null);

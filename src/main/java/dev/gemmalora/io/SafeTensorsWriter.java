@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collection;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /** Writes safetensors files as HF's library does: 8-byte-aligned header padded with spaces. */
 public final class SafeTensorsWriter {
@@ -20,6 +21,15 @@ public final class SafeTensorsWriter {
     }
 
     public static void write(Path file, Collection<TensorData> tensors, Map<String, String> metadata) throws IOException {
+        write(file, tensors, metadata, UnaryOperator.identity());
+    }
+
+    /**
+     * Writes the tensors' headers, then each tensor's bytes as transform(tensor) gives them; the
+     * transform must keep name, dtype and shape (it may, e.g., merge a LoRA delta).
+     */
+    public static void write(Path file, Collection<TensorData> tensors, Map<String, String> metadata,
+                             UnaryOperator<TensorData> transform) throws IOException {
         ObjectNode header = Json.MAPPER.createObjectNode();
         if (metadata != null && !metadata.isEmpty()) {
             ObjectNode meta = header.putObject("__metadata__");
@@ -49,8 +59,12 @@ public final class SafeTensorsWriter {
             out.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(padded).array());
             out.write(headerBytes);
             byte[] buf = new byte[1 << 20];
-            for (TensorData t : tensors) {
+            for (TensorData original : tensors) {
+                TensorData t = transform.apply(original);
                 long len = t.data().byteSize();
+                if (len != original.data().byteSize()) {
+                    throw new IllegalStateException(t.name() + ": transform changed the tensor's size");
+                }
                 for (long pos = 0; pos < len; pos += buf.length) {
                     int n = (int) Math.min(buf.length, len - pos);
                     MemorySegment.copy(t.data(), ValueLayout.JAVA_BYTE, pos, buf, 0, n);
