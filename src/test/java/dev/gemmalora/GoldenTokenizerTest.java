@@ -20,7 +20,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** The real Gemma tokenizer against tokenizers 0.23 outputs: every case must match exactly. */
-class GoldenTokenizerTest {
+public class GoldenTokenizerTest {
     static HfTokenizer tok;
 
     @BeforeAll
@@ -33,7 +33,7 @@ class GoldenTokenizerTest {
         tok.close();
     }
 
-    static List<JsonNode> lines(Path file) throws IOException {
+    public static List<JsonNode> lines(Path file) throws IOException {
         List<JsonNode> out = new ArrayList<>();
         for (String line : Files.readAllLines(file)) {
             if (!line.isBlank()) {
@@ -43,7 +43,7 @@ class GoldenTokenizerTest {
         return out;
     }
 
-    static int[] ints(JsonNode arr) {
+    public static int[] ints(JsonNode arr) {
         int[] out = new int[arr.size()];
         for (int i = 0; i < out.length; i++) {
             out[i] = arr.get(i).asInt();

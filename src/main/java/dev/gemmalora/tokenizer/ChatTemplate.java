@@ -26,7 +26,7 @@ public final class ChatTemplate {
                 throw new InputException("chat template: Conversation roles must alternate user/assistant/user/assistant/...");
             }
             String role = m.role().equals("assistant") ? "model" : m.role();
-            sb.append("<start_of_turn>").append(role).append('\n').append(pythonStrip(m.content())).append("<end_of_turn>\n");
+            sb.append("<start_of_turn>").append(role).append('\n').append(PythonText.strip(m.content())).append("<end_of_turn>\n");
         }
         if (addGenerationPrompt) {
             sb.append("<start_of_turn>model\n");
@@ -37,22 +37,5 @@ public final class ChatTemplate {
     /** Ids of the rendered conversation; the template already holds &lt;bos&gt;, so none is added. */
     public static int[] encode(Tokenizer tokenizer, List<Message> messages, boolean addGenerationPrompt) {
         return tokenizer.encode(render(messages, addGenerationPrompt), false);
-    }
-
-    /** Jinja's trim is Python's str.strip(): every Unicode white space, not just ASCII. */
-    static String pythonStrip(String s) {
-        int a = 0;
-        int b = s.length();
-        while (a < b && isPythonSpace(s.charAt(a))) {
-            a++;
-        }
-        while (b > a && isPythonSpace(s.charAt(b - 1))) {
-            b--;
-        }
-        return s.substring(a, b);
-    }
-
-    static boolean isPythonSpace(char c) {
-        return Character.isWhitespace(c) || Character.isSpaceChar(c) || (c >= 0x1c && c <= 0x1f) || c == 0x85;
     }
 }
