@@ -1,5 +1,6 @@
 package dev.gemmalora;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -20,7 +21,11 @@ import dev.gemmalora.model.Gemma2Model;
 import dev.gemmalora.model.KvCache;
 import dev.gemmalora.eval.Generator;
 import dev.gemmalora.eval.LogLikelihood;
-import dev.gemmalora.eval.McMetrics;
+import dev.gemmalora.eval.TruthfulQaData;
+import dev.gemmalora.eval.TruthfulQaEval;
+import dev.gemmalora.eval.TruthfulQaPrompt;
+import dev.gemmalora.tokenizer.HfTokenizer;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -159,39 +164,49 @@ class GoldenParityTest {
         checkMc("truthfulqa_mc_adapter", "adapter");
     }
 
-    /** Every per-choice log-likelihood and greedy flag of the golden file, then the MC1/MC2 means. */
+    /**
+     * The product's TruthfulQA path (data files, lm-eval's prompt and pair encoding, scoring) on
+     * ../shared/data/truthfulqa: every request's token ids, per-choice log-likelihood and greedy flag
+     * of the golden file, then the MC1/MC2 means.
+     */
     static void checkMc(String name, String adapterDir) throws IOException {
         Path dir = GoldenPaths.mc();
         Gemma2Model m = Gemma2Model.load(dir.resolve("model"));
         if (adapterDir != null) {
             LoraAdapter.load(dir.resolve(adapterDir), m).attach(m);
         }
-        List<JsonNode> rows = GoldenMcRows.read(dir.resolve(name + ".jsonl"));
-        LogLikelihood scorer = new LogLikelihood(m, 16);
-        scorer.setPrefix(GoldenMcRows.commonPrefix(rows));
+        List<JsonNode> rows = GoldenTokenizerTest.lines(dir.resolve(name + ".jsonl"));
+        TruthfulQaData.Dataset data = TruthfulQaData.load(GoldenPaths.shared().resolve("data/truthfulqa"));
         double mc1 = 0;
         double mc2 = 0;
         double worst = 0;
-        for (JsonNode row : rows) {
-            List<LogLikelihood.Result> res = scorer.score(GoldenMcRows.requests(row));
-            int k = 0;
-            double[][] lls = new double[2][];
-            int t = 0;
-            for (String task : List.of("mc1_targets", "mc2_targets")) {
-                JsonNode want = row.get(task);
-                lls[t] = new double[want.get("loglik").size()];
-                for (int c = 0; c < lls[t].length; c++, k++) {
-                    double d = Math.abs(res.get(k).logLik() - want.get("loglik").get(c).asDouble());
-                    worst = Math.max(worst, d);
-                    assertTrue(d <= 1e-3, "row " + row.get("i") + " " + task + " choice " + c + " |diff| " + d);
-                    assertEquals(want.get("is_greedy").get(c).asBoolean(), res.get(k).greedy(),
-                            "row " + row.get("i") + " " + task + " choice " + c + " is_greedy");
-                    lls[t][c] = res.get(k).logLik();
+        try (HfTokenizer tok = HfTokenizer.load(GoldenPaths.tokenizer())) {
+            TruthfulQaPrompt prompt = new TruthfulQaPrompt(tok, false);
+            TruthfulQaEval eval = new TruthfulQaEval(m, tok, java.util.Set.of("mc1", "mc2"), false, 16);
+            for (JsonNode want : rows) {
+                TruthfulQaData.Question q = data.questions().get(want.get("i").asInt());
+                assertEquals(want.get("question").asText(), q.question());
+                String context = prompt.mcContext(q.question());
+                ObjectNode got = eval.evaluate(q);
+                for (String task : List.of("mc1_targets", "mc2_targets")) {
+                    List<String> choices = (task.equals("mc1_targets") ? q.mc1() : q.mc2()).choices();
+                    for (int c = 0; c < choices.size(); c++) {
+                        String where = "row " + want.get("i") + " " + task + " choice " + c;
+                        TruthfulQaPrompt.Pair pair = prompt.encodePair(context, " " + choices.get(c));
+                        assertArrayEquals(GoldenTokenizerTest.ints(want.get("context_ids")), pair.context(), where);
+                        assertArrayEquals(GoldenTokenizerTest.ints(want.get(task).get("continuation_ids").get(c)), pair.continuation(), where);
+                        double d = Math.abs(got.get(task).get("loglik").get(c).asDouble() - want.get(task).get("loglik").get(c).asDouble());
+                        worst = Math.max(worst, d);
+                        assertTrue(d <= 1e-3, where + " |diff| " + d);
+                        assertEquals(want.get(task).get("is_greedy").get(c).asBoolean(), got.get(task).get("is_greedy").get(c).asBoolean(),
+                                where + " is_greedy");
+                    }
                 }
-                t++;
+                assertEquals(want.get("mc1").asDouble(), got.get("mc1").asDouble(), 1e-9, "row " + want.get("i") + " mc1");
+                assertEquals(want.get("mc2").asDouble(), got.get("mc2").asDouble(), 1e-3, "row " + want.get("i") + " mc2");
+                mc1 += got.get("mc1").asDouble();
+                mc2 += got.get("mc2").asDouble();
             }
-            mc1 += McMetrics.mc1(lls[0]);
-            mc2 += McMetrics.mc2(lls[1], GoldenTokenizerTest.ints(row.get("mc2_targets").get("labels")));
         }
         JsonNode summary = Json.read(dir.resolve(name + "_summary.json"));
         assertEquals(summary.get("n").asInt(), rows.size());

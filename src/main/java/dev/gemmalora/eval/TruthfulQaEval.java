@@ -1,0 +1,145 @@
+package dev.gemmalora.eval;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gemmalora.io.Json;
+import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.tokenizer.Tokenizer;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Scores TruthfulQA questions on one model: MC1/MC2 (and the 2025 binary task) by lm-eval's
+ * log-likelihood protocol, generation by greedy decoding with BLEU/ROUGE. Each question's context
+ * runs once; a choice shared by several tasks is scored once; the primer's KV cache is reused.
+ */
+public final class TruthfulQaEval {
+    public static final List<String> TASKS = List.of("mc1", "mc2", "gen", "binary");
+    public static final int GEN_MAX_TOKENS = 256;
+    private static final String GEN_STOP = "\n\n";
+
+    private final Gemma2Model model;
+    private final Tokenizer tokenizer;
+    private final TruthfulQaPrompt prompt;
+    private final Set<String> tasks;
+    private final LogLikelihood scorer;
+    private final Set<Integer> stopIds = new HashSet<>();
+    private long genPositions;
+
+    public TruthfulQaEval(Gemma2Model model, Tokenizer tokenizer, Set<String> tasks, boolean chatTemplate, int batch) {
+        this.model = model;
+        this.tokenizer = tokenizer;
+        this.prompt = new TruthfulQaPrompt(tokenizer, chatTemplate);
+        this.tasks = tasks;
+        this.scorer = new LogLikelihood(model, batch);
+        stopIds.add(tokenizer.tokenId("<eos>"));
+        if (chatTemplate) {
+            stopIds.add(tokenizer.tokenId("<end_of_turn>"));
+        }
+        if (tasks.contains("mc1") || tasks.contains("mc2") || tasks.contains("binary")) {
+            scorer.setPrefix(sharedPrefix(prompt.encodePrompt(prompt.mcContext("A")), prompt.encodePrompt(prompt.mcContext("B"))));
+        }
+    }
+
+    /** Token positions run through the transformer so far (the primer and generation included). */
+    public long positions() {
+        return scorer.positions() + genPositions;
+    }
+
+    private static int[] sharedPrefix(int[] a, int[] b) {
+        int n = 0;
+        while (n < a.length && n < b.length && a[n] == b[n]) {
+            n++;
+        }
+        return java.util.Arrays.copyOf(a, n);
+    }
+
+    /** The results row of one question. */
+    public ObjectNode evaluate(TruthfulQaData.Question q) {
+        long t0 = System.nanoTime();
+        long pos0 = positions();
+        long logit0 = scorer.logitPositions();
+        ObjectNode row = Json.MAPPER.createObjectNode();
+        row.put("index", q.index());
+        row.put("question", q.question());
+        row.put("category", q.category());
+        Map<String, TruthfulQaData.Targets> mc = new LinkedHashMap<>();
+        if (tasks.contains("mc1") || tasks.contains("mc2")) {
+            mc.put("mc1_targets", q.mc1());
+            mc.put("mc2_targets", q.mc2());
+        }
+        if (tasks.contains("binary")) {
+            mc.put("mc0_targets", q.mc0());
+        }
+        long lmEvalPositions = 0;
+        if (!mc.isEmpty()) {
+            String context = prompt.mcContext(q.question());
+            List<String> unique = new ArrayList<>();
+            mc.values().forEach(t -> t.choices().stream().filter(c -> !unique.contains(c)).forEach(unique::add));
+            List<LogLikelihood.Request> requests = new ArrayList<>();
+            for (String choice : unique) {
+                TruthfulQaPrompt.Pair p = prompt.encodePair(context, " " + choice);
+                requests.add(new LogLikelihood.Request(p.context(), p.continuation()));
+            }
+            List<LogLikelihood.Result> results = scorer.score(requests);
+            for (var e : mc.entrySet()) {
+                TruthfulQaData.Targets t = e.getValue();
+                double[] lls = new double[t.choices().size()];
+                ObjectNode node = row.putObject(e.getKey());
+                ArrayNode ll = node.putArray("loglik");
+                ArrayNode greedy = node.putArray("is_greedy");
+                for (int c = 0; c < lls.length; c++) {
+                    int u = unique.indexOf(t.choices().get(c));
+                    LogLikelihood.Result r = results.get(u);
+                    lls[c] = r.logLik();
+                    ll.add(r.logLik());
+                    greedy.add(r.greedy());
+                    if (!e.getKey().equals("mc0_targets")) {
+                        LogLikelihood.Request req = requests.get(u);
+                        lmEvalPositions += req.context().length + req.continuation().length - 1;
+                    }
+                }
+                switch (e.getKey()) {
+                    case "mc1_targets" -> row.put("mc1", McMetrics.mc1(lls));
+                    case "mc2_targets" -> row.put("mc2", McMetrics.mc2(lls, t.labels()));
+                    default -> row.put("binary", McMetrics.mc1(lls));
+                }
+            }
+            if (!tasks.contains("mc1")) {
+                row.remove(List.of("mc1", "mc1_targets"));
+            }
+            if (!tasks.contains("mc2")) {
+                row.remove(List.of("mc2", "mc2_targets"));
+            }
+        }
+        if (tasks.contains("gen")) {
+            String completion = generate(q.question());
+            row.put("generation", completion);
+            GenMetrics.score(completion, q.trueRefs(), q.falseRefs()).aggregates().forEach(row::put);
+        }
+        row.put("positions", positions() - pos0);
+        row.put("logit_positions", scorer.logitPositions() - logit0);
+        row.put("lm_eval_positions", lmEvalPositions);
+        row.put("seconds", (System.nanoTime() - t0) / 1e9);
+        return row;
+    }
+
+    /** Greedy completion, cut at the first blank line as lm-eval's until=["\n\n"] does. */
+    private String generate(String question) {
+        int[] ids = prompt.encodePrompt(prompt.genPrompt(question));
+        List<Integer> out = new ArrayList<>();
+        String[] text = {""};
+        new Generator(model).generate(ids, GEN_MAX_TOKENS, stopIds, Generator.GREEDY, tok -> {
+            out.add(tok);
+            text[0] = tokenizer.decode(out.stream().mapToInt(Integer::intValue).toArray(), true);
+            return !text[0].contains(GEN_STOP);
+        });
+        genPositions += ids.length + out.size();
+        int cut = text[0].indexOf(GEN_STOP);
+        return cut >= 0 ? text[0].substring(0, cut) : text[0];
+    }
+}
