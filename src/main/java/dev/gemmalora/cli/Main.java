@@ -8,7 +8,7 @@ import picocli.CommandLine.Option;
 /** The gemma-lora command: subcommands for each job, one-line errors unless --verbose. */
 @Command(name = "gemma-lora", mixinStandardHelpOptions = true, version = "gemma-lora 0.1.0",
         description = "LoRA fine-tuning and TruthfulQA evaluation of Gemma-2 models, in pure Java.",
-        subcommands = {TrainCommand.class, MergeCommand.class, InspectCommand.class})
+        subcommands = {TrainCommand.class, EvalCommand.class, MergeCommand.class, InspectCommand.class})
 public final class Main implements Runnable {
     @Option(names = "--verbose", description = "Print stack traces of errors.", scope = CommandLine.ScopeType.INHERIT)
     boolean verbose;

@@ -1,7 +1,6 @@
 package dev.gemmalora.tensor;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -238,7 +237,7 @@ public final class Gemm {
         for (; k < bound; k += LANES) {
             acc = FloatVector.fromArray(F, a, a0 + k).fma(FloatVector.fromArray(F, b, b0 + k), acc);
         }
-        float s = acc.reduceLanes(VectorOperators.ADD);
+        float s = VectorMath.sum(acc);
         for (; k < n; k++) {
             s += a[a0 + k] * b[b0 + k];
         }

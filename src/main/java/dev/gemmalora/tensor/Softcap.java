@@ -12,15 +12,15 @@ public final class Softcap {
     }
 
     public static void apply(float[] x, int off, int n, float cap) {
-        // tanh(y) = sign(y) (1 - e) / (1 + e) with e = exp(-2|y|): the JIT's EXP is several times
-        // faster than its TANH, and the absolute error stays at float rounding.
+        // tanh(y) = sign(y) (1 - e) / (1 + e) with e = exp(-2|y|): an exp is several times faster
+        // than the JIT's TANH, and the absolute error stays at float rounding.
         FloatVector m2 = FloatVector.broadcast(F, -2f / cap);
         FloatVector c = FloatVector.broadcast(F, cap);
         FloatVector one = FloatVector.broadcast(F, 1f);
         int i = 0;
         for (int bound = F.loopBound(n); i < bound; i += F.length()) {
             FloatVector v = FloatVector.fromArray(F, x, off + i);
-            FloatVector e = v.abs().mul(m2).lanewise(VectorOperators.EXP);
+            FloatVector e = VectorMath.exp(v.abs().mul(m2));
             FloatVector t = one.sub(e).div(one.add(e)).mul(c);
             t.blend(t.neg(), v.compare(VectorOperators.LT, 0f)).intoArray(x, off + i);
         }

@@ -64,9 +64,9 @@ public final class Softmax {
             FloatVector acc = FloatVector.zero(F);
             int end = Math.min(bound, i + 256 * LANES);
             for (; i < end; i += LANES) {
-                acc = acc.add(FloatVector.fromArray(F, x, off + i).sub(mv).lanewise(VectorOperators.EXP));
+                acc = acc.add(VectorMath.exp(FloatVector.fromArray(F, x, off + i).sub(mv)));
             }
-            sum += acc.reduceLanes(VectorOperators.ADD);
+            sum += VectorMath.sum(acc);
         }
         for (; i < n; i++) {
             sum += Math.exp(x[off + i] - m);
@@ -101,7 +101,7 @@ public final class Softmax {
         for (int bound = F.loopBound(n); i < bound; i += LANES) {
             FloatVector l = FloatVector.fromArray(F, x, off + i);
             FloatVector t = l.mul(inv);
-            l.sub(lv).lanewise(VectorOperators.EXP).mul(sv).mul(one.sub(t.mul(t))).intoArray(x, off + i);
+            VectorMath.exp(l.sub(lv)).mul(sv).mul(one.sub(t.mul(t))).intoArray(x, off + i);
         }
         for (; i < n; i++) {
             float t = cap == 0 ? 0f : x[off + i] / cap;

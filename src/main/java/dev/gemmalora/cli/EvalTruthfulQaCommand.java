@@ -1,0 +1,217 @@
+package dev.gemmalora.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gemmalora.eval.ResultsFile;
+import dev.gemmalora.eval.Summary;
+import dev.gemmalora.eval.TruthfulQaData;
+import dev.gemmalora.eval.TruthfulQaEval;
+import dev.gemmalora.io.InputException;
+import dev.gemmalora.io.Json;
+import dev.gemmalora.lora.LoraAdapter;
+import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.report.EvalReport;
+import dev.gemmalora.tokenizer.HfTokenizer;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import me.tongfei.progressbar.ProgressBar;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "truthfulqa", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
+        description = {"Score the base model and each adapter on TruthfulQA as lm-evaluation-harness does, and write a comparison report.",
+                "Writes <output>/<name>/results.jsonl and summary.json per model (base, then each adapter by folder name), "
+                        + "then report.md and report.html. Rerunning with the same --output resumes."})
+final class EvalTruthfulQaCommand implements Callable<Integer> {
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Hugging Face Gemma-2 checkpoint folder.")
+    Path model;
+
+    @Option(names = "--tokenizer", paramLabel = "DIR", description = "Tokenizer folder (default: the model folder).")
+    Path tokenizer;
+
+    @Option(names = "--adapter", paramLabel = "DIR", description = "PEFT LoRA adapter folder; repeat to compare several. The base model is always scored.")
+    List<Path> adapters = new ArrayList<>();
+
+    @Option(names = "--data", required = true, paramLabel = "PATH", description = "Folder with TruthfulQA.csv and/or mc_task.json, or one of those files.")
+    Path data;
+
+    @Option(names = "--tasks", split = ",", defaultValue = "mc1,mc2", paramLabel = "TASK",
+            description = "Any of mc1, mc2, gen, binary (binary needs the 2025 files).")
+    List<String> tasks;
+
+    @Option(names = "--limit", defaultValue = "-1", description = "Score only the first N questions (-1: all).")
+    int limit;
+
+    @Option(names = "--output", required = true, paramLabel = "DIR", description = "Output folder (resumed if it holds the same evaluation).")
+    Path output;
+
+    @Option(names = "--chat-template", description = "Wrap each prompt in the Gemma chat template (off: lm-eval's default, comparable with published numbers).")
+    boolean chatTemplate;
+
+    @Option(names = "--batch", defaultValue = "16", description = "Answer choices scored together.")
+    int batch;
+
+    @Override
+    public Integer call() throws IOException {
+        Set<String> taskSet = new LinkedHashSet<>(tasks);
+        for (String t : taskSet) {
+            if (!TruthfulQaEval.TASKS.contains(t)) {
+                throw new InputException("--tasks: unknown task '" + t + "', expected some of " + TruthfulQaEval.TASKS);
+            }
+        }
+        TruthfulQaData.Dataset ds = TruthfulQaData.load(data);
+        if ((taskSet.contains("mc1") || taskSet.contains("mc2")) && !ds.hasMc()) {
+            throw new InputException(data + ": mc1/mc2 need " + TruthfulQaData.MC_JSON);
+        }
+        if (taskSet.contains("binary") && !ds.hasBinary()) {
+            throw new InputException((ds.mcJson() != null ? ds.mcJson() : data) + ": has no mc0_targets; the binary task needs the 2025 "
+                    + "revision of TruthfulQA (e.g. data/truthfulqa/2025), not the original 817-question files");
+        }
+        if (taskSet.contains("gen") && !ds.hasGen()) {
+            throw new InputException(data + ": the gen task needs " + TruthfulQaData.CSV + " (its references)");
+        }
+        List<TruthfulQaData.Question> questions = ds.questions();
+        if (limit > 0 && limit < questions.size()) {
+            questions = questions.subList(0, limit);
+        }
+        Map<String, String> names = modelNames();
+        ObjectNode run = Json.MAPPER.createObjectNode();
+        run.put("model", model.toAbsolutePath().normalize().toString());
+        run.set("adapters", Json.MAPPER.valueToTree(names));
+        run.put("data", data.toAbsolutePath().normalize().toString());
+        run.put("tasks", String.join(",", taskSet));
+        run.put("questions", questions.size());
+        run.put("chat_template", chatTemplate);
+        checkSameRun(run);
+        Files.createDirectories(output);
+        Files.writeString(output.resolve("run.json"), Json.write(run));
+
+        Gemma2Model m = Gemma2Model.load(model);
+        List<EvalReport.Scored> scored = new ArrayList<>();
+        try (HfTokenizer tok = HfTokenizer.load(tokenizer != null ? tokenizer : model)) {
+            for (var e : names.entrySet()) {
+                LoraAdapter.detach(m);
+                if (e.getValue() != null) {
+                    LoraAdapter.load(Path.of(e.getValue()), m).attach(m);
+                }
+                scored.add(scoreModel(m, tok, e.getKey(), e.getValue(), questions, taskSet));
+            }
+        } finally {
+            LoraAdapter.detach(m);
+        }
+        Map<String, String> about = new LinkedHashMap<>();
+        about.put("model", run.get("model").asText());
+        names.forEach((k, v) -> {
+            if (v != null) {
+                about.put("adapter " + k, v);
+            }
+        });
+        about.put("data", (ds.mcJson() != null ? ds.mcJson() + " " : "") + (ds.csv() != null ? ds.csv() : ""));
+        about.put("tasks", String.join(", ", taskSet) + (chatTemplate ? " (chat template)" : " (lm-eval prompts, no chat template)"));
+        about.put("questions", questions.size() + " of " + ds.questions().size());
+        about.put("time", scored.stream().map(s -> s.name() + " " + Math.round(s.summary().get("seconds").asDouble()) + " s").toList().toString());
+        EvalReport.write(output, about, scored);
+        printTable(scored);
+        System.out.println("report: " + output.resolve("report.html") + " and " + output.resolve("report.md"));
+        return 0;
+    }
+
+    /** "base" plus one name per adapter: its folder name, made unique. */
+    private Map<String, String> modelNames() {
+        Map<String, String> names = new LinkedHashMap<>();
+        names.put("base", null);
+        Set<String> used = new HashSet<>(names.keySet());
+        for (Path a : adapters) {
+            if (!Files.isDirectory(a)) {
+                throw new InputException(a + ": adapter folder not found");
+            }
+            Path abs = a.toAbsolutePath().normalize();
+            String n = abs.getFileName().toString();
+            if (n.equals("final") && abs.getParent() != null) {
+                n = abs.getParent().getFileName().toString();
+            }
+            String unique = n;
+            for (int i = 2; used.contains(unique); i++) {
+                unique = n + "-" + i;
+            }
+            used.add(unique);
+            names.put(unique, abs.toString());
+        }
+        return names;
+    }
+
+    private void checkSameRun(ObjectNode run) {
+        Path file = output.resolve("run.json");
+        if (Files.isRegularFile(file)) {
+            JsonNode old = Json.read(file);
+            if (!old.equals(run)) {
+                throw new InputException(output + ": holds an evaluation with other settings (" + file
+                        + "); choose another --output, or rerun with the same options to resume it");
+            }
+        } else if (Files.isDirectory(output) && Files.exists(output.resolve("report.md"))) {
+            throw new InputException(output + ": holds a report from another run; choose another --output");
+        }
+    }
+
+    private EvalReport.Scored scoreModel(Gemma2Model m, HfTokenizer tok, String name, String adapter,
+                                         List<TruthfulQaData.Question> questions, Set<String> taskSet) throws IOException {
+        Path dir = output.resolve(name);
+        Path results = dir.resolve("results.jsonl");
+        List<ObjectNode> rows = ResultsFile.readDone(results);
+        Set<Integer> done = new HashSet<>();
+        rows.forEach(r -> done.add(r.get("index").asInt()));
+        List<TruthfulQaData.Question> todo = questions.stream().filter(q -> !done.contains(q.index())).toList();
+        if (!done.isEmpty()) {
+            System.out.println(name + ": " + done.size() + " questions already scored in " + results + ", resuming");
+        }
+        long primer = 0;
+        if (!todo.isEmpty()) {
+            long t0 = System.nanoTime();
+            TruthfulQaEval eval = new TruthfulQaEval(m, tok, taskSet, chatTemplate, batch);
+            primer = eval.positions();
+            long positions = 0;
+            try (ResultsFile out = ResultsFile.append(results);
+                 ProgressBar bar = Progress.start(name, questions.size(), done.size(), Duration.ZERO)) {
+                for (TruthfulQaData.Question q : todo) {
+                    ObjectNode row = eval.evaluate(q);
+                    out.write(row);
+                    rows.add(row);
+                    positions += row.get("positions").asLong();
+                    bar.step();
+                    bar.setExtraMessage(String.format("%.0f tok/s", positions / ((System.nanoTime() - t0) / 1e9)));
+                }
+            }
+        }
+        rows.sort(Comparator.comparingInt(r -> r.get("index").asInt()));
+        ObjectNode summary = Summary.json(rows, primer);
+        summary.put("model", model.toAbsolutePath().normalize().toString());
+        if (adapter != null) {
+            summary.put("adapter", adapter);
+        }
+        Files.writeString(dir.resolve("summary.json"), Json.write(summary));
+        return new EvalReport.Scored(name, adapter, rows, summary);
+    }
+
+    private static void printTable(List<EvalReport.Scored> scored) {
+        List<String> metrics = EvalReport.metricsOf(scored.get(0).summary());
+        StringBuilder sb = new StringBuilder(String.format("%-12s", "metric"));
+        scored.forEach(s -> sb.append(String.format(" %12s", s.name())));
+        System.out.println(sb);
+        for (String mName : metrics) {
+            StringBuilder r = new StringBuilder(String.format("%-12s", mName));
+            scored.forEach(s -> r.append(String.format(" %12.4f", s.summary().get(mName).asDouble())));
+            System.out.println(r);
+        }
+    }
+}
