@@ -1,5 +1,6 @@
 package dev.gemmalora.cli;
 
+import dev.gemmalora.download.DownloadException;
 import dev.gemmalora.io.InputException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -8,7 +9,8 @@ import picocli.CommandLine.Option;
 /** The gemma-lora command: subcommands for each job, one-line errors unless --verbose. */
 @Command(name = "gemma-lora", mixinStandardHelpOptions = true, version = "gemma-lora 0.1.0",
         description = "LoRA fine-tuning and TruthfulQA evaluation of Gemma-2 models, in pure Java.",
-        subcommands = {TrainCommand.class, EvalCommand.class, MergeCommand.class, InspectCommand.class})
+        subcommands = {QuickstartCommand.class, TrainCommand.class, EvalCommand.class, ChatCommand.class, GenerateCommand.class,
+                MergeCommand.class, InspectCommand.class, DownloadCommand.class, BenchCommand.class})
 public final class Main implements Runnable {
     @Option(names = "--verbose", description = "Print stack traces of errors.", scope = CommandLine.ScopeType.INHERIT)
     boolean verbose;
@@ -33,6 +35,10 @@ public final class Main implements Runnable {
             if (ex instanceof InputException) {
                 System.err.println("error: " + ex.getMessage());
                 return 2;
+            }
+            if (ex instanceof DownloadException) {
+                System.err.println("error: " + ex.getMessage());
+                return 1;
             }
             System.err.println("error: " + ex + (verbose ? "" : " (run with --verbose for the stack trace)"));
             return 1;

@@ -20,7 +20,7 @@ public final class Gemm {
     private static final int NB = 64;
     /** Rows widened at once on the decoding path: about 256 KiB of fp32. */
     private static final int DOT_BLOCK_FLOATS = 64 * 1024;
-    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[2][0]);
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[3][0]);
 
     /** Reads n columns of a weight row starting at col0, widened to fp32, into dst[off..]. */
     interface RowSource {
@@ -40,6 +40,11 @@ public final class Gemm {
 
     /** y[T, rows] = x[T, cols] * W^T. */
     public static void matmulT(float[] x, int tokens, Weight w, float[] y) {
+        if (tokens < 4 && w.dtype() == dev.gemmalora.io.DType.BF16 && w.cols() % (2 * LANES) == 0) {
+            checkSizes(x, tokens, w.cols(), y, w.rows());
+            dotBf16(x, tokens, w, y);
+            return;
+        }
         matmulT(x, tokens, w.rows(), w.cols(), (r, k0, n, dst, off) -> Widen.segment(w, r, k0, n, dst, off), y);
     }
 
@@ -49,6 +54,7 @@ public final class Gemm {
     }
 
     static void matmulT(float[] x, int tokens, int rows, int cols, RowSource src, float[] y) {
+        checkSizes(x, tokens, cols, y, rows);
         if (tokens < 4) {
             dotPath(x, tokens, rows, cols, src, y);
             return;
@@ -93,8 +99,21 @@ public final class Gemm {
         };
     }
 
+    /**
+     * The launcher turns off the Vector API's per-access bounds checks (they halve the kernel's
+     * speed); every index the kernels form stays inside the sizes checked here, and the tests run
+     * with the checks on.
+     */
+    private static void checkSizes(float[] x, int tokens, int xCols, float[] y, int yCols) {
+        if (x.length < (long) tokens * xCols || y.length < (long) tokens * yCols) {
+            throw new IllegalArgumentException("gemm operands too small: x " + x.length + " < " + tokens + " x " + xCols
+                    + " or y " + y.length + " < " + tokens + " x " + yCols);
+        }
+    }
+
     /** y[T, n] (+)= x[T, kDim] * B[kDim, n] where B is reached through the packer. */
     private static void gemm(float[] x, int tokens, int kDim, int n, Packer packer, float[] y, boolean accumulate) {
+        checkSizes(x, tokens, kDim, y, n);
         int tasks = (n + NB - 1) / NB;
         if ((long) tokens * n * kDim < 1 << 18) {
             for (int b = 0; b < tasks; b++) {
@@ -202,12 +221,38 @@ public final class Gemm {
             c0 = a.fma(FloatVector.fromArray(F, pk, p0 + k * NR), c0);
             c1 = a.fma(FloatVector.fromArray(F, pk, p0 + k * NR + LANES), c1);
         }
-        float[] out = new float[NR];
+        float[] out = scratch(2, NR);
         c0.intoArray(out, 0);
         c1.intoArray(out, LANES);
         for (int r = 0; r < valid; r++) {
             y[y0 + r] = first ? out[r] : y[y0 + r] + out[r];
         }
+    }
+
+    /**
+     * Decoding with BF16 weights: bound by reading the weights, so each row is widened in
+     * registers straight from the mapped file and dotted with every token, with no copy.
+     */
+    private static void dotBf16(float[] x, int tokens, Weight w, float[] y) {
+        int rows = w.rows();
+        int cols = w.cols();
+        int rb = 64;
+        Parallel.forRange((rows + rb - 1) / rb, b -> {
+            int end = Math.min(rows, (b + 1) * rb);
+            for (int r = b * rb; r < end; r++) {
+                long base = (long) r * cols * 2;
+                for (int t = 0; t < tokens; t++) {
+                    FloatVector a0 = FloatVector.zero(F);
+                    FloatVector a1 = FloatVector.zero(F);
+                    int xo = t * cols;
+                    for (int k = 0; k < cols; k += 2 * LANES) {
+                        a0 = Widen.bf16(w.data(), base + 2L * k).fma(FloatVector.fromArray(F, x, xo + k), a0);
+                        a1 = Widen.bf16(w.data(), base + 2L * (k + LANES)).fma(FloatVector.fromArray(F, x, xo + k + LANES), a1);
+                    }
+                    y[t * rows + r] = VectorMath.sum(a0.add(a1));
+                }
+            }
+        });
     }
 
     /** Few tokens: each weight row is widened once and dotted with every token. */

@@ -18,6 +18,13 @@ final class Widen {
     private Widen() {
     }
 
+    /** Eight BF16 values at byte offset off, widened to fp32 lanes. */
+    static FloatVector bf16(MemorySegment seg, long off) {
+        ShortVector s = ShortVector.fromMemorySegment(S, seg, off, ByteOrder.LITTLE_ENDIAN);
+        // Sign extension is harmless: the shift drops the upper half.
+        return ((IntVector) s.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
+    }
+
     /** dst[off + i] = w[row, i] for i in [0, cols). */
     static void row(Weight w, int row, float[] dst, int off) {
         segment(w, row, 0, w.cols(), dst, off);
@@ -30,11 +37,7 @@ final class Widen {
         if (w.dtype() == DType.BF16) {
             int i = 0;
             for (; i + 8 <= cols; i += 8) {
-                ShortVector s = ShortVector.fromMemorySegment(S, seg, (base + i) * 2, ByteOrder.LITTLE_ENDIAN);
-                // Sign extension is harmless: the shift drops the upper half.
-                FloatVector f = ((IntVector) s.convertShape(VectorOperators.S2I, I, 0))
-                        .lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
-                f.intoArray(dst, off + i);
+                bf16(seg, (base + i) * 2).intoArray(dst, off + i);
             }
             for (; i < cols; i++) {
                 dst[off + i] = DType.bf16ToFloat(seg.getAtIndex(Weight.I16, base + i));

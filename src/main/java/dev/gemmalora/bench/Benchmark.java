@@ -1,0 +1,264 @@
+package dev.gemmalora.bench;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gemmalora.io.Json;
+import dev.gemmalora.lora.LoraAdapter;
+import dev.gemmalora.lora.LoraConfig;
+import dev.gemmalora.lora.LoraInit;
+import dev.gemmalora.model.Backprop;
+import dev.gemmalora.model.CrossEntropy;
+import dev.gemmalora.model.Gemma2Config;
+import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.model.KvCache;
+import dev.gemmalora.model.Linear;
+import dev.gemmalora.tensor.Gemm;
+import dev.gemmalora.tensor.Parallel;
+import dev.gemmalora.tensor.Softmax;
+import dev.gemmalora.tensor.Weight;
+import dev.gemmalora.train.AdamW;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Random;
+import java.util.function.Consumer;
+
+/**
+ * The numbers of `gemma-lora bench`: machine limits, GEMM on the model's shapes, a LoRA training
+ * step with and without checkpointing, log-likelihood scoring and KV-cache decoding on a random
+ * gemma-2-2b-shaped model. Each figure is the median of several timed runs after a warm-up.
+ * Useful FLOPs count 2 x the weights applied per token (projections, plus the vocabulary where
+ * logits are computed) and the attention products, doubled for a training step.
+ */
+public final class Benchmark {
+    /** Sizes of one benchmark run. */
+    public record Settings(int layers, int threads, int seq, int trainBatch, int scoreBatch, int decodeSteps, int runs,
+                           int bandwidthMb) {
+    }
+
+    private final Settings s;
+    private final Consumer<String> log;
+    private final ObjectNode out = Json.MAPPER.createObjectNode();
+    private double peak;
+
+    public Benchmark(Settings settings, Consumer<String> log) {
+        this.s = settings;
+        this.log = log;
+    }
+
+    public ObjectNode run() {
+        Parallel.setThreads(s.threads());
+        out.put("cpu", Machine.cpuName());
+        out.put("threads", s.threads());
+        out.put("layers", s.layers());
+        out.put("seq", s.seq());
+        peak = Machine.peakGflops(s.threads());
+        out.put("clock_ghz", Machine.clockGhz());
+        out.put("peak_gflops", peak);
+        log.accept(String.format("peak (threads x clock x 8 lanes x 2 FMA x 2): %.1f GFLOP/s", peak));
+        Machine.fmaLoopGflops(s.threads(), 20_000_000L);
+        out.put("fma_loop_gflops", median(() -> Machine.fmaLoopGflops(s.threads(), 50_000_000L)));
+        out.put("bandwidth_gbps", Machine.readBandwidthGbps(s.threads(), (long) s.bandwidthMb() << 20, 5));
+        log.accept(String.format("Vector API FMA loop: %.1f GFLOP/s; memory read: %.1f GB/s",
+                out.get("fma_loop_gflops").asDouble(), out.get("bandwidth_gbps").asDouble()));
+
+        Gemma2Config cfg = RandomModel.config2b(s.layers());
+        log.accept("building a random gemma-2-2b-shaped model, " + s.layers() + " layers, BF16...");
+        Gemma2Model model = RandomModel.build(cfg, 1);
+        gemm(model);
+        train(model, false, "train");
+        train(model, true, "train_checkpointed");
+        score(model);
+        decode(model, 1, "decode_b1");
+        decode(model, 8, "decode_b8");
+        out.put("peak_rss_bytes", Machine.peakRssBytes());
+        return out;
+    }
+
+    private interface Timed {
+        double run();
+    }
+
+    /** Runs once to warm up, then s.runs() times; returns the median. */
+    private double median(Timed t) {
+        t.run();
+        double[] v = new double[Math.max(1, s.runs())];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = t.run();
+        }
+        Arrays.sort(v);
+        return v[v.length / 2];
+    }
+
+    private static double seconds(Runnable r) {
+        long t0 = System.nanoTime();
+        r.run();
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    private ObjectNode figure(String name, double value, String unit, double flops, double seconds) {
+        ObjectNode f = out.putObject(name);
+        f.put(unit, value);
+        if (flops > 0) {
+            double gflops = flops / seconds / 1e9;
+            f.put("gflops", gflops);
+            f.put("mfu", gflops / peak);
+        }
+        return f;
+    }
+
+    private void gemm(Gemma2Model model) {
+        int t = s.seq();
+        Linear[] p = model.layers()[0].projections();
+        Map<String, Weight> shapes = new LinkedHashMap<>();
+        for (Linear l : p) {
+            shapes.put(l.module().substring(l.module().lastIndexOf('.') + 1), l.weight());
+        }
+        shapes.put("lm_head", model.lmHead());
+        ArrayNode rows = Json.MAPPER.createArrayNode();
+        double flops = 0;
+        double time = 0;
+        Random r = new Random(5);
+        for (var e : shapes.entrySet()) {
+            Weight w = e.getValue();
+            float[] x = new float[t * w.cols()];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) r.nextGaussian();
+            }
+            float[] y = new float[t * w.rows()];
+            double sec = median(() -> seconds(() -> Gemm.matmulT(x, t, w, y)));
+            double f = 2.0 * t * w.rows() * w.cols();
+            flops += f;
+            time += sec;
+            ObjectNode row = rows.addObject();
+            row.put("name", e.getKey());
+            row.put("rows", w.rows());
+            row.put("cols", w.cols());
+            row.put("tokens", t);
+            row.put("gflops", f / sec / 1e9);
+            row.put("mfu", f / sec / 1e9 / peak);
+            log.accept(String.format("  gemm %-9s %6d x %4d x %3d tokens: %6.1f GFLOP/s (%.2f MFU)", e.getKey(), w.rows(), w.cols(), t,
+                    f / sec / 1e9, f / sec / 1e9 / peak));
+        }
+        ObjectNode g = figure("gemm", 0, "seconds", flops, time);
+        g.put("seconds", time);
+        g.set("shapes", rows);
+        Weight gate = shapes.get("gate_proj");
+        float[] x = new float[t * gate.cols()];
+        float[] y = new float[t * gate.rows()];
+        Parallel.setThreads(1);
+        double one = 2.0 * t * gate.rows() * gate.cols() / median(() -> seconds(() -> Gemm.matmulT(x, t, gate, y))) / 1e9;
+        Parallel.setThreads(s.threads());
+        g.put("gate_proj_1_thread_gflops", one);
+        g.put("thread_scaling", shapes.isEmpty() ? 0 : rows.get(4).get("gflops").asDouble() / one);
+        log.accept(String.format("gemm: %.1f GFLOP/s (%.2f MFU); gate_proj on 1 thread %.1f GFLOP/s, %d threads %.2fx",
+                g.get("gflops").asDouble(), g.get("mfu").asDouble(), one, s.threads(), g.get("thread_scaling").asDouble()));
+    }
+
+    /** Forward FLOPs of one token: projections, attention products at the mean causal length, logits if asked. */
+    private static double forwardFlops(Gemma2Config c, int seq, boolean logits) {
+        double proj = (double) c.hidden() * (c.qDim() + 2.0 * c.kvDim()) + (double) c.qDim() * c.hidden() + 3.0 * c.hidden() * c.intermediate();
+        double attn = 2.0 * 2.0 * c.heads() * c.headDim() * (seq + 1) / 2.0;
+        return c.layers() * (2 * proj + attn) + (logits ? 2.0 * c.vocabSize() * c.hidden() : 0);
+    }
+
+    private static int[][] randomIds(int batch, int seq, int vocab, long seed) {
+        Random r = new Random(seed);
+        int[][] ids = new int[batch][seq];
+        for (int[] row : ids) {
+            for (int i = 0; i < seq; i++) {
+                row[i] = 3 + r.nextInt(vocab - 3);
+            }
+        }
+        return ids;
+    }
+
+    private void train(Gemma2Model model, boolean checkpoint, String name) {
+        Gemma2Config c = model.config();
+        LoraAdapter adapter = LoraInit.create(model, LoraConfig.of(8, 32, 0.1, false, LoraConfig.ALL_PROJECTIONS), 42);
+        adapter.attach(model);
+        AdamW opt = new AdamW(adapter.parameters(), 0.9, 0.999, 1e-8, 0.0);
+        int[][] ids = randomIds(s.trainBatch(), s.seq(), c.vocabSize(), 7);
+        int[][] mask = new int[ids.length][s.seq()];
+        for (int[] m : mask) {
+            Arrays.fill(m, 1);
+        }
+        int targets = CrossEntropy.targets(ids)[0].length;
+        long[] step = {0};
+        double sec = median(() -> seconds(() -> {
+            adapter.zeroGrad();
+            Backprop.lossAndGrad(model, ids, mask, ids, 1.0 / targets, checkpoint, step[0]++);
+            opt.update(adapter.gradients(), 1e-4);
+        }));
+        LoraAdapter.detach(model);
+        int tokens = s.trainBatch() * s.seq();
+        double flops = 2 * (tokens * forwardFlops(c, s.seq(), false) + targets * 2.0 * c.vocabSize() * c.hidden());
+        ObjectNode f = figure(name, tokens / sec, "tokens_per_s", flops, sec);
+        f.put("batch", s.trainBatch());
+        f.put("seq", s.seq());
+        f.put("step_seconds", sec);
+        out.put(name + "_peak_rss_bytes", Machine.peakRssBytes());
+        log.accept(String.format("%s (LoRA r 8, 7 projections, %d x %d): %.2f tokens/s, %.1f GFLOP/s (%.2f MFU), step %.1f s",
+                name, s.trainBatch(), s.seq(), tokens / sec, f.get("gflops").asDouble(), f.get("mfu").asDouble(), sec));
+    }
+
+    private void score(Gemma2Model model) {
+        Gemma2Config c = model.config();
+        int[][] ids = randomIds(s.scoreBatch(), s.seq(), c.vocabSize(), 9);
+        int vocab = c.vocabSize();
+        int n = s.scoreBatch() * s.seq();
+        double sec = median(() -> seconds(() -> {
+            float[] hidden = model.forward(ids, null, KvCache.forModel(c, ids.length, s.seq()), null);
+            for (int r0 = 0; r0 < n; r0 += 64) {
+                int[] rows = new int[Math.min(64, n - r0)];
+                for (int i = 0; i < rows.length; i++) {
+                    rows[i] = r0 + i;
+                }
+                float[] logits = model.logits(hidden, rows);
+                Parallel.forRange(rows.length, i -> Softmax.logSumExp(logits, i * vocab, vocab));
+            }
+        }));
+        double flops = n * forwardFlops(c, s.seq(), true);
+        ObjectNode f = figure("score", n / sec, "tokens_per_s", flops, sec);
+        f.put("batch", s.scoreBatch());
+        f.put("seq", s.seq());
+        log.accept(String.format("score (%d x %d, log-probs at every position): %.2f tokens/s, %.1f GFLOP/s (%.2f MFU)",
+                s.scoreBatch(), s.seq(), n / sec, f.get("gflops").asDouble(), f.get("mfu").asDouble()));
+    }
+
+    private void decode(Gemma2Model model, int batch, String name) {
+        Gemma2Config c = model.config();
+        int[][] prompt = randomIds(batch, s.seq(), c.vocabSize(), 11);
+        double sec = median(() -> {
+            KvCache cache = KvCache.forModel(c, batch, s.seq() + s.decodeSteps());
+            model.forward(prompt, null, cache, null);
+            int[][] next = new int[batch][1];
+            return seconds(() -> {
+                for (int step = 0; step < s.decodeSteps(); step++) {
+                    float[] hh = model.forward(next, null, cache, null);
+                    int[] rows = new int[batch];
+                    for (int b = 0; b < batch; b++) {
+                        rows[b] = b;
+                    }
+                    float[] logits = model.logits(hh, rows);
+                    for (int b = 0; b < batch; b++) {
+                        next[b][0] = Softmax.argmax(logits, b * c.vocabSize(), c.vocabSize());
+                    }
+                }
+            });
+        });
+        double tokensPerS = batch * s.decodeSteps() / sec;
+        ObjectNode f = out.putObject(name);
+        f.put("tokens_per_s", tokensPerS);
+        long weightBytes = 0;
+        for (Linear l : model.linears()) {
+            weightBytes += l.weight().data().byteSize();
+        }
+        weightBytes += model.lmHead().data().byteSize();
+        double gbps = weightBytes * (s.decodeSteps() / sec) / 1e9;
+        f.put("weight_gbps", gbps);
+        f.put("bandwidth_fraction", gbps / out.get("bandwidth_gbps").asDouble());
+        log.accept(String.format("%s (KV cache after %d tokens): %.2f tokens/s, weights streamed at %.1f GB/s (%.2f of bandwidth)",
+                name, s.seq(), tokensPerS, gbps, gbps / out.get("bandwidth_gbps").asDouble()));
+    }
+}

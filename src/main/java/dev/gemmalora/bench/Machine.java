@@ -1,0 +1,117 @@
+package dev.gemmalora.bench;
+
+import dev.gemmalora.tensor.Parallel;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/** What the machine can do: theoretical fp32 peak, a Vector API FMA loop, memory read bandwidth, RSS. */
+public final class Machine {
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+
+    private Machine() {
+    }
+
+    /** The CPU clock in GHz from /proc/cpuinfo (the highest "cpu MHz"), or 0 when unknown. */
+    public static double clockGhz() {
+        try {
+            return Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(l -> l.startsWith("cpu MHz"))
+                    .mapToDouble(l -> Double.parseDouble(l.substring(l.indexOf(':') + 1).strip())).max().orElse(0) / 1000;
+        } catch (IOException | NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    public static String cpuName() {
+        try {
+            return Files.readAllLines(Path.of("/proc/cpuinfo")).stream().filter(l -> l.startsWith("model name"))
+                    .map(l -> l.substring(l.indexOf(':') + 1).strip()).findFirst().orElse("unknown");
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+
+    /** threads x clock x SIMD float lanes x 2 FMA pipes x 2 FLOP per FMA, in GFLOP/s. */
+    public static double peakGflops(int threads) {
+        return threads * clockGhz() * F.length() * 2 * 2;
+    }
+
+    /** GFLOP/s of a register-resident FMA loop on every thread (ten independent chains each). */
+    public static double fmaLoopGflops(int threads, long itersPerThread) {
+        float[] sink = new float[threads];
+        long t0 = System.nanoTime();
+        Parallel.forRange(threads, th -> sink[th] = fmaChains(itersPerThread));
+        double s = (System.nanoTime() - t0) / 1e9;
+        if (Float.isNaN(sink[0])) {
+            throw new IllegalStateException("unexpected NaN");
+        }
+        return threads * itersPerThread * 10.0 * F.length() * 2 / s / 1e9;
+    }
+
+    private static float fmaChains(long iters) {
+        FloatVector m = FloatVector.broadcast(F, 0.999999f);
+        FloatVector a = FloatVector.broadcast(F, 1e-7f);
+        FloatVector c0 = FloatVector.broadcast(F, 1f), c1 = c0, c2 = c0, c3 = c0, c4 = c0;
+        FloatVector c5 = c0, c6 = c0, c7 = c0, c8 = c0, c9 = c0;
+        for (long i = 0; i < iters; i++) {
+            c0 = c0.fma(m, a);
+            c1 = c1.fma(m, a);
+            c2 = c2.fma(m, a);
+            c3 = c3.fma(m, a);
+            c4 = c4.fma(m, a);
+            c5 = c5.fma(m, a);
+            c6 = c6.fma(m, a);
+            c7 = c7.fma(m, a);
+            c8 = c8.fma(m, a);
+            c9 = c9.fma(m, a);
+        }
+        return c0.add(c1).add(c2).add(c3).add(c4).add(c5).add(c6).add(c7).add(c8).add(c9).lane(0);
+    }
+
+    /** Read bandwidth in GB/s: every thread sums its share of a buffer much larger than the caches. */
+    public static double readBandwidthGbps(int threads, long bytes, int passes) {
+        MemorySegment seg = Arena.ofAuto().allocate(bytes, 64);
+        long perThread = bytes / threads / 4096 * 4096;
+        Parallel.forRange(threads, th -> seg.asSlice(th * perThread, perThread).fill((byte) 1));
+        double best = 0;
+        for (int p = 0; p < passes; p++) {
+            float[] sink = new float[threads];
+            long t0 = System.nanoTime();
+            Parallel.forRange(threads, th -> sink[th] = sum(seg, th * perThread, perThread));
+            double s = (System.nanoTime() - t0) / 1e9;
+            best = Math.max(best, threads * perThread / s / 1e9);
+        }
+        return best;
+    }
+
+    private static float sum(MemorySegment seg, long off, long len) {
+        FloatVector a0 = FloatVector.zero(F), a1 = a0, a2 = a0, a3 = a0;
+        int step = F.vectorByteSize();
+        for (long i = off; i < off + len; i += 4L * step) {
+            a0 = a0.add(FloatVector.fromMemorySegment(F, seg, i, ByteOrder.LITTLE_ENDIAN));
+            a1 = a1.add(FloatVector.fromMemorySegment(F, seg, i + step, ByteOrder.LITTLE_ENDIAN));
+            a2 = a2.add(FloatVector.fromMemorySegment(F, seg, i + 2L * step, ByteOrder.LITTLE_ENDIAN));
+            a3 = a3.add(FloatVector.fromMemorySegment(F, seg, i + 3L * step, ByteOrder.LITTLE_ENDIAN));
+        }
+        return a0.add(a1).add(a2).add(a3).lane(0);
+    }
+
+    /** Peak resident set size (VmHWM) in bytes, or -1 off Linux. */
+    public static long peakRssBytes() {
+        try {
+            for (String l : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (l.startsWith("VmHWM:")) {
+                    return Long.parseLong(l.replaceAll("[^0-9]", "")) * 1024;
+                }
+            }
+        } catch (IOException e) {
+            return -1;
+        }
+        return -1;
+    }
+}

@@ -1,0 +1,72 @@
+package dev.gemmalora.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gemmalora.bench.Benchmark;
+import dev.gemmalora.io.InputException;
+import dev.gemmalora.io.Json;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "bench", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
+        description = {"Measure the engine on a random model of the real gemma-2-2b shape (BF16, built in memory, no download):",
+                "machine peak, FMA loop and bandwidth; GEMM on the model's shapes; LoRA training step with and without gradient",
+                "checkpointing; log-likelihood scoring; KV-cache decoding; peak memory. Medians after a warm-up."})
+final class BenchCommand implements Callable<Integer> {
+    @Option(names = "--layers", defaultValue = "26", description = "Decoder layers (every shape stays gemma-2-2b's).")
+    int layers;
+
+    @Option(names = "--threads", defaultValue = "0", description = "Worker threads (0: one per core).")
+    int threads;
+
+    @Option(names = "--json", paramLabel = "FILE", description = "Also write the figures as JSON.")
+    Path json;
+
+    @Option(names = "--seq", defaultValue = "128", description = "Tokens per sequence for GEMM, training, scoring and the decode prompt.")
+    int seq;
+
+    @Option(names = "--train-batch", defaultValue = "4", description = "Sequences per training step.")
+    int trainBatch;
+
+    @Option(names = "--score-batch", defaultValue = "8", description = "Sequences per scoring batch.")
+    int scoreBatch;
+
+    @Option(names = "--decode-steps", defaultValue = "8", description = "Tokens decoded per timed decoding run.")
+    int decodeSteps;
+
+    @Option(names = "--runs", defaultValue = "3", description = "Timed runs per figure (the median is reported).")
+    int runs;
+
+    @Option(names = "--bandwidth-mb", defaultValue = "1024", description = "Buffer read for the bandwidth figure (well above the caches).")
+    int bandwidthMb;
+
+    @Override
+    public Integer call() throws IOException {
+        int n = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+        if (layers < 1 || seq < 2 || trainBatch < 1 || scoreBatch < 1 || decodeSteps < 1 || runs < 1) {
+            throw new InputException("--layers, --train-batch, --score-batch, --decode-steps and --runs must be at least 1, --seq at least 2");
+        }
+        ObjectNode r = new Benchmark(new Benchmark.Settings(layers, n, seq, trainBatch, scoreBatch, decodeSteps, runs, bandwidthMb),
+                System.out::println).run();
+        System.out.println();
+        System.out.printf("%-22s %14s %12s %8s%n", "figure", "tokens/s", "GFLOP/s", "MFU");
+        for (String k : new String[] {"gemm", "train", "train_checkpointed", "score", "decode_b1", "decode_b8"}) {
+            var f = r.get(k);
+            System.out.printf("%-22s %14s %12s %8s%n", k, f.has("tokens_per_s") ? String.format("%.2f", f.get("tokens_per_s").asDouble()) : "",
+                    f.has("gflops") ? String.format("%.1f", f.get("gflops").asDouble()) : "",
+                    f.has("mfu") ? String.format("%.2f", f.get("mfu").asDouble())
+                            : f.has("bandwidth_fraction") ? String.format("%.2f bw", f.get("bandwidth_fraction").asDouble()) : "");
+        }
+        System.out.printf("peak %.1f GFLOP/s, FMA loop %.1f GFLOP/s, read bandwidth %.1f GB/s, peak RSS %.2f GB%n",
+                r.get("peak_gflops").asDouble(), r.get("fma_loop_gflops").asDouble(), r.get("bandwidth_gbps").asDouble(),
+                r.get("peak_rss_bytes").asLong() / 1e9);
+        if (json != null) {
+            Files.writeString(json, Json.write(r));
+            System.out.println("json: " + json);
+        }
+        return 0;
+    }
+}
