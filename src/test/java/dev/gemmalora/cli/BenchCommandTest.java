@@ -1,0 +1,28 @@
+package dev.gemmalora.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.gemmalora.io.Json;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Keeps `bench` working: one layer of the real shape, tiny token counts; no figure is judged here. */
+class BenchCommandTest {
+    @Test
+    void smokeRunWritesEveryJsonField(@TempDir Path dir) {
+        Path json = dir.resolve("bench.json");
+        CliTest.Run r = CliTest.run("bench", "--layers", "1", "--seq", "4", "--train-batch", "1", "--score-batch", "1",
+                "--decode-steps", "1", "--runs", "1", "--bandwidth-mb", "64", "--json", json.toString());
+        assertEquals(0, r.code(), r.err());
+        JsonNode j = Json.read(json);
+        for (String f : new String[] {"/peak_gflops", "/bandwidth_gbps", "/gemm/gflops", "/gemm/mfu", "/train/tokens_per_s", "/train/mfu",
+                "/train_checkpointed/tokens_per_s", "/train_checkpointed/mfu", "/score/tokens_per_s", "/score/mfu",
+                "/decode_b1/tokens_per_s", "/decode_b1/bandwidth_fraction", "/decode_b8/tokens_per_s", "/peak_rss_bytes", "/threads", "/layers"}) {
+            assertTrue(!j.at(f).isMissingNode() && j.at(f).asDouble() > 0, f + " in " + j);
+        }
+        assertTrue(r.out().contains("figure") && r.out().contains("decode_b1"), r.out());
+    }
+}
