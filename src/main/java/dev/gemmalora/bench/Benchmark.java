@@ -2,7 +2,13 @@ package dev.gemmalora.bench;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gemmalora.eval.TruthfulQaData;
+import dev.gemmalora.eval.TruthfulQaEval;
 import dev.gemmalora.io.Json;
+import dev.gemmalora.tokenizer.HfTokenizer;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
 import dev.gemmalora.lora.LoraAdapter;
 import dev.gemmalora.lora.LoraConfig;
 import dev.gemmalora.lora.LoraInit;
@@ -33,7 +39,8 @@ import java.util.function.Consumer;
 public final class Benchmark {
     /** Sizes of one benchmark run. */
     public record Settings(int layers, int threads, int seq, int trainBatch, int scoreBatch, int decodeSteps, int runs,
-                           int bandwidthMb) {
+                           int bandwidthMb, Path truthfulQa, Path tokenizer, int questions, Set<String> parts) {
+        public static final List<String> PARTS = List.of("gemm", "train", "train_checkpointed", "score", "decode");
     }
 
     private final Settings s;
@@ -65,12 +72,25 @@ public final class Benchmark {
         Gemma2Config cfg = RandomModel.config2b(s.layers());
         log.accept("building a random gemma-2-2b-shaped model, " + s.layers() + " layers, BF16...");
         Gemma2Model model = RandomModel.build(cfg, 1);
-        gemm(model);
-        train(model, false, "train");
-        train(model, true, "train_checkpointed");
-        score(model);
-        decode(model, 1, "decode_b1");
-        decode(model, 8, "decode_b8");
+        if (s.parts().contains("gemm")) {
+            gemm(model);
+        }
+        if (s.parts().contains("train")) {
+            train(model, false, "train");
+        }
+        if (s.parts().contains("train_checkpointed")) {
+            train(model, true, "train_checkpointed");
+        }
+        if (s.parts().contains("score")) {
+            score(model);
+        }
+        if (s.parts().contains("decode")) {
+            decode(model, 1, "decode_b1");
+            decode(model, 8, "decode_b8");
+        }
+        if (s.truthfulQa() != null) {
+            truthfulQa(model);
+        }
         out.put("peak_rss_bytes", Machine.peakRssBytes());
         return out;
     }
@@ -224,6 +244,39 @@ public final class Benchmark {
         f.put("seq", s.seq());
         log.accept(String.format("score (%d x %d, log-probs at every position): %.2f tokens/s, %.1f GFLOP/s (%.2f MFU)",
                 s.scoreBatch(), s.seq(), n / sec, f.get("gflops").asDouble(), f.get("mfu").asDouble()));
+    }
+
+    /** MC1+MC2 on the first questions of TruthfulQA, extrapolated to the whole file. */
+    private void truthfulQa(Gemma2Model model) {
+        TruthfulQaData.Dataset ds = TruthfulQaData.load(s.truthfulQa());
+        List<TruthfulQaData.Question> qs = ds.questions().subList(0, Math.min(s.questions(), ds.questions().size()));
+        try (HfTokenizer tok = HfTokenizer.load(s.tokenizer())) {
+            long t0 = System.nanoTime();
+            TruthfulQaEval eval = new TruthfulQaEval(model, tok, Set.of("mc1", "mc2"), false, 16);
+            double primerSeconds = (System.nanoTime() - t0) / 1e9;
+            long primer = eval.positions();
+            long lmEval = 0;
+            long t1 = System.nanoTime();
+            for (TruthfulQaData.Question q : qs) {
+                lmEval += eval.evaluate(q).get("lm_eval_positions").asLong();
+            }
+            double sec = (System.nanoTime() - t1) / 1e9;
+            long positions = eval.positions() - primer;
+            ObjectNode f = out.putObject("truthfulqa_mc");
+            f.put("questions", qs.size());
+            f.put("seconds", sec + primerSeconds);
+            f.put("positions", positions + primer);
+            f.put("lm_eval_positions", lmEval);
+            f.put("tokens_per_s", positions / sec);
+            double scale = ds.questions().size() / (double) qs.size();
+            f.put("extrapolated_questions", ds.questions().size());
+            f.put("extrapolated_seconds", primerSeconds + sec * scale);
+            f.put("extrapolated_positions", primer + positions * scale);
+            f.put("extrapolated_lm_eval_positions", lmEval * scale);
+            log.accept(String.format("truthfulqa mc1+mc2, %d questions: %.0f s, %d positions (lm-eval: %d), %.1f tokens/s; all %d: about %.0f min",
+                    qs.size(), sec + primerSeconds, positions + primer, lmEval, positions / sec, ds.questions().size(),
+                    (primerSeconds + sec * scale) / 60));
+        }
     }
 
     private void decode(Gemma2Model model, int batch, String name) {

@@ -7,6 +7,7 @@ import dev.gemmalora.io.Json;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -40,6 +41,19 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--runs", defaultValue = "3", description = "Timed runs per figure (the median is reported).")
     int runs;
 
+    @Option(names = "--parts", split = ",", defaultValue = "gemm,train,train_checkpointed,score,decode", paramLabel = "PART",
+            description = "Which figures to measure (peak RSS is the whole run's).")
+    List<String> parts;
+
+    @Option(names = "--truthfulqa", paramLabel = "DIR", description = "Also time TruthfulQA MC1+MC2 on this data (needs --tokenizer).")
+    Path truthfulQa;
+
+    @Option(names = "--tokenizer", paramLabel = "DIR", description = "Gemma tokenizer folder for --truthfulqa.")
+    Path tokenizer;
+
+    @Option(names = "--questions", defaultValue = "50", description = "Questions timed with --truthfulqa (the rest is extrapolated).")
+    int questions;
+
     @Option(names = "--bandwidth-mb", defaultValue = "1024", description = "Buffer read for the bandwidth figure (well above the caches).")
     int bandwidthMb;
 
@@ -49,12 +63,24 @@ final class BenchCommand implements Callable<Integer> {
         if (layers < 1 || seq < 2 || trainBatch < 1 || scoreBatch < 1 || decodeSteps < 1 || runs < 1) {
             throw new InputException("--layers, --train-batch, --score-batch, --decode-steps and --runs must be at least 1, --seq at least 2");
         }
-        ObjectNode r = new Benchmark(new Benchmark.Settings(layers, n, seq, trainBatch, scoreBatch, decodeSteps, runs, bandwidthMb),
+        for (String p : parts) {
+            if (!Benchmark.Settings.PARTS.contains(p)) {
+                throw new InputException("--parts: unknown part '" + p + "', expected some of " + Benchmark.Settings.PARTS);
+            }
+        }
+        if (truthfulQa != null && tokenizer == null) {
+            throw new InputException("--truthfulqa needs --tokenizer (the Gemma tokenizer folder)");
+        }
+        ObjectNode r = new Benchmark(new Benchmark.Settings(layers, n, seq, trainBatch, scoreBatch, decodeSteps, runs, bandwidthMb,
+                truthfulQa, tokenizer, questions, new java.util.LinkedHashSet<>(parts)),
                 System.out::println).run();
         System.out.println();
         System.out.printf("%-22s %14s %12s %8s%n", "figure", "tokens/s", "GFLOP/s", "MFU");
-        for (String k : new String[] {"gemm", "train", "train_checkpointed", "score", "decode_b1", "decode_b8"}) {
+        for (String k : new String[] {"gemm", "train", "train_checkpointed", "score", "decode_b1", "decode_b8", "truthfulqa_mc"}) {
             var f = r.get(k);
+            if (f == null) {
+                continue;
+            }
             System.out.printf("%-22s %14s %12s %8s%n", k, f.has("tokens_per_s") ? String.format("%.2f", f.get("tokens_per_s").asDouble()) : "",
                     f.has("gflops") ? String.format("%.1f", f.get("gflops").asDouble()) : "",
                     f.has("mfu") ? String.format("%.2f", f.get("mfu").asDouble())

@@ -64,7 +64,7 @@ public final class Backprop {
     }
 
     /** Cross-entropy over the target rows, a chunk of rows at a time, and its gradient into dHidden. */
-    private static Loss headLossAndGrad(Gemma2Model m, float[] hidden, int[][] labels, float scale, float[] dHidden) {
+    static Loss headLossAndGrad(Gemma2Model m, float[] hidden, int[][] labels, float scale, float[] dHidden) {
         int[][] tg = CrossEntropy.targets(labels);
         int vocab = m.config().vocabSize();
         int hid = m.config().hidden();

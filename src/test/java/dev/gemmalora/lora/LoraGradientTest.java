@@ -1,11 +1,12 @@
 package dev.gemmalora.lora;
 
+import dev.gemmalora.model.DoubleReference;
 import dev.gemmalora.model.FiniteDifference;
 import java.util.Random;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** LoRA backward (dA, dB, dx, with and without dropout) against finite differences. */
+/** LoRA backward (dA, dB, dx, with and without dropout) against double-precision finite differences of its math. */
 class LoraGradientTest {
     @ParameterizedTest(name = "dropout {0}")
     @ValueSource(doubles = {0.0, 0.3})
@@ -20,29 +21,36 @@ class LoraGradientTest {
         float[] x = FiniteDifference.random(rng, tokens * in);
         float[] dy = FiniteDifference.random(rng, tokens * out);
         long seed = 11;
-        var saved = p.addForwardTrain(x, tokens, new float[tokens * out], seed);
+        LoraPair.Saved saved = (LoraPair.Saved) p.addForwardTrain(x, tokens, new float[tokens * out], seed);
         float[] dx = new float[x.length];
         p.backward(saved, dy, tokens, dx);
-        FiniteDifference.check(v -> {
-            float[] y = new float[tokens * out];
-            p.addForwardTrain(v, tokens, y, seed);
-            return y;
-        }, x, dy, dx, "lora dx");
-        float[] ga = p.gradA().clone();
-        float[] a0 = p.a.clone();
-        FiniteDifference.check(v -> {
-            float[] y = new float[tokens * out];
-            System.arraycopy(v, 0, p.a, 0, v.length);
-            p.addForwardTrain(x, tokens, y, seed);
-            return y;
-        }, a0.clone(), dy, ga, "lora dA");
-        System.arraycopy(a0, 0, p.a, 0, a0.length);
-        float[] gb = p.gradB().clone();
-        FiniteDifference.check(v -> {
-            float[] y = new float[tokens * out];
-            System.arraycopy(v, 0, p.b, 0, v.length);
-            p.addForwardTrain(x, tokens, y, seed);
-            return y;
-        }, p.b.clone(), dy, gb, "lora dB");
+        boolean[] keep = saved.keep();
+        double[] xd = DoubleReference.widen(x);
+        double[] ad = DoubleReference.widen(p.a);
+        double[] bd = DoubleReference.widen(p.b);
+        FiniteDifference.check(v -> delta(v, ad, bd, keep, dropout, tokens, in, out, r, p.scale), x, dy, dx, "lora dx");
+        FiniteDifference.check(v -> delta(xd, v, bd, keep, dropout, tokens, in, out, r, p.scale), p.a, dy, p.gradA(), "lora dA");
+        FiniteDifference.check(v -> delta(xd, ad, v, keep, dropout, tokens, in, out, r, p.scale), p.b, dy, p.gradB(), "lora dB");
+    }
+
+    /** The LoRA branch in double: s * B A (x * mask / (1 - p)), with the engine's dropout mask. */
+    static double[] delta(double[] x, double[] a, double[] b, boolean[] keep, double p, int tokens, int in, int out, int r, double s) {
+        double[] y = new double[tokens * out];
+        for (int t = 0; t < tokens; t++) {
+            double[] u = new double[r];
+            for (int j = 0; j < r; j++) {
+                for (int k = 0; k < in; k++) {
+                    int i = t * in + k;
+                    double xi = keep == null ? x[i] : keep[i] ? x[i] / (1 - p) : 0;
+                    u[j] += a[j * in + k] * xi;
+                }
+            }
+            for (int o = 0; o < out; o++) {
+                for (int j = 0; j < r; j++) {
+                    y[t * out + o] += s * b[o * r + j] * u[j];
+                }
+            }
+        }
+        return y;
     }
 }

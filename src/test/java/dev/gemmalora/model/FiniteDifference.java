@@ -6,10 +6,13 @@ import java.util.Random;
 import java.util.function.Function;
 
 /**
- * Central finite differences of L(x) = sum(w * f(x)), accumulated in double, against an analytic
- * input gradient. The engine's ops run in fp32, so the step is sized for fp32 rounding.
+ * Central finite differences in double precision of L(x) = sum(w * f(x)), where f is the
+ * op's double twin ({@link DoubleReference}), against the fp32 analytic gradient of the engine.
  */
 public final class FiniteDifference {
+    private static final double EPS = 1e-6;
+    private static final double TOL = 2e-4;
+
     private FiniteDifference() {
     }
 
@@ -21,29 +24,33 @@ public final class FiniteDifference {
         return a;
     }
 
-    static double weighted(float[] y, float[] w) {
+    static double weighted(double[] y, float[] w) {
         double s = 0;
         for (int i = 0; i < y.length; i++) {
-            s += (double) y[i] * w[i];
+            s += y[i] * w[i];
         }
         return s;
     }
 
-    /** Asserts that grad (dL/dx at x, for output weights w) agrees with finite differences of f. */
-    public static void check(Function<float[], float[]> f, float[] x, float[] w, float[] grad, String what) {
-        double eps = 1e-2;
+    /** Asserts that grad (the engine's dL/dx at x, for output weights w) agrees with finite differences of the twin f. */
+    public static void check(Function<double[], double[]> f, float[] x, float[] w, float[] grad, String what) {
+        check(v -> weighted(f.apply(v), w), x, grad, what);
+    }
+
+    /** The same for a scalar function L(x). */
+    public static void check(java.util.function.ToDoubleFunction<double[]> loss, float[] x, float[] grad, String what) {
+        double[] d = DoubleReference.widen(x);
         double worst = 0;
-        for (int i = 0; i < x.length; i++) {
-            float keep = x[i];
-            x[i] = (float) (keep + eps);
-            double up = weighted(f.apply(x), w);
-            x[i] = (float) (keep - eps);
-            double down = weighted(f.apply(x), w);
-            x[i] = keep;
-            double numeric = (up - down) / (2 * eps);
-            double err = Math.abs(numeric - grad[i]) / Math.max(1.0, Math.abs(numeric));
-            worst = Math.max(worst, err);
+        for (int i = 0; i < d.length; i++) {
+            double keep = d[i];
+            d[i] = keep + EPS;
+            double up = loss.applyAsDouble(d);
+            d[i] = keep - EPS;
+            double down = loss.applyAsDouble(d);
+            d[i] = keep;
+            double numeric = (up - down) / (2 * EPS);
+            worst = Math.max(worst, Math.abs(numeric - grad[i]) / Math.max(1.0, Math.abs(numeric)));
         }
-        assertTrue(worst < 5e-3, what + ": worst relative error " + worst);
+        assertTrue(worst < TOL, what + ": worst relative error " + worst);
     }
 }

@@ -16,7 +16,7 @@ class OpGradientTest {
         float[] w = FiniteDifference.random(rng, n);
         float[] dy = FiniteDifference.random(rng, rows * n);
         float[] dx = Ops.rmsNormBackward(x, rows, n, w, 1e-6, dy);
-        FiniteDifference.check(v -> Ops.rmsNorm(v, rows, n, w, 1e-6), x, dy, dx, "rmsnorm");
+        FiniteDifference.check(v -> DoubleReference.rmsNorm(v, rows, n, DoubleReference.widen(w), 1e-6), x, dy, dx, "rmsnorm");
     }
 
     @Test
@@ -28,9 +28,9 @@ class OpGradientTest {
             dx[i] = dy[i] * Ops.geluTanhGrad(x[i]);
         }
         FiniteDifference.check(v -> {
-            float[] y = new float[v.length];
+            double[] y = new double[v.length];
             for (int i = 0; i < v.length; i++) {
-                y[i] = Ops.geluTanh(v[i]);
+                y[i] = DoubleReference.gelu(v[i]);
             }
             return y;
         }, x, dy, dx, "gelu_tanh");
@@ -45,11 +45,7 @@ class OpGradientTest {
         float[] dy = FiniteDifference.random(rng, x.length);
         float[] dx = dy.clone();
         rope.apply(dx, tokens, tokens, heads, 3, -1);
-        FiniteDifference.check(v -> {
-            float[] y = v.clone();
-            rope.apply(y, tokens, tokens, heads, 3, 1);
-            return y;
-        }, x, dy, dx, "rope");
+        FiniteDifference.check(v -> DoubleReference.rope(v, tokens, heads, 8, 3, 10000), x, dy, dx, "rope");
     }
 
     static Gemma2Config tinyConfig(boolean softcap) throws Exception {
@@ -59,12 +55,10 @@ class OpGradientTest {
                 + (softcap ? "1.5" : "null") + ",\"layer_types\":[\"sliding_attention\"]}"), "tiny");
     }
 
-    /** Attention output as a function of one of q, k, v (the other two fixed), on a padded batch. */
-    static float[] attend(Gemma2Config c, float[] q, float[] k, float[] v, int[][] mask) {
-        KvCache cache = KvCache.forModel(c, 2, 6);
-        cache.reserve(6, mask);
-        cache.store(0, k, v, 6);
-        return new Attention(c).forward(q, 2, 6, cache, 0, true, c.slidingWindow(), null);
+    /** The double twin of the tiny config's attention on the padded batch. */
+    static double[] attend(Gemma2Config c, double[] q, double[] k, double[] v, int[][] mask) {
+        return DoubleReference.attention(q, k, v, 2, 6, c.heads(), c.kvHeads(), c.headDim(), Math.pow(c.queryPreAttnScalar(), -0.5),
+                c.attnSoftcap(), mask, c.slidingWindow());
     }
 
     void checkAttention(boolean softcap) throws Exception {
@@ -88,9 +82,12 @@ class OpGradientTest {
         new Attention(c).forward(q, 2, 6, cache, 0, true, c.slidingWindow(), probs);
         float[][] g = new Attention(c).backward(q, probs, dy, 2, 6, cache, 0, true, c.slidingWindow());
         String tag = softcap ? " (soft-capped)" : "";
-        FiniteDifference.check(x -> attend(c, x, k, v, mask), q, dy, g[0], "attention dq" + tag);
-        FiniteDifference.check(x -> attend(c, q, x, v, mask), k, dy, g[1], "attention dk" + tag);
-        FiniteDifference.check(x -> attend(c, q, k, x, mask), v, dy, g[2], "attention dv" + tag);
+        double[] qd = DoubleReference.widen(q);
+        double[] kd = DoubleReference.widen(k);
+        double[] vd = DoubleReference.widen(v);
+        FiniteDifference.check(x -> attend(c, x, kd, vd, mask), q, dy, g[0], "attention dq" + tag);
+        FiniteDifference.check(x -> attend(c, qd, x, vd, mask), k, dy, g[1], "attention dk" + tag);
+        FiniteDifference.check(x -> attend(c, qd, kd, x, mask), v, dy, g[2], "attention dv" + tag);
     }
 
     @Test
@@ -101,5 +98,56 @@ class OpGradientTest {
     @Test
     void slidingGqaAttentionWithoutSoftcap() throws Exception {
         checkAttention(false);
+    }
+
+    /** The GeGLU product's two input gradients, as the MLP backward forms them from geluTanh and its derivative. */
+    @Test
+    void gegluGate() {
+        float[] gate = FiniteDifference.random(rng, 12);
+        float[] up = FiniteDifference.random(rng, 12);
+        float[] dy = FiniteDifference.random(rng, 12);
+        float[] dGate = new float[12];
+        float[] dUp = new float[12];
+        for (int i = 0; i < 12; i++) {
+            dGate[i] = dy[i] * up[i] * Ops.geluTanhGrad(gate[i]);
+            dUp[i] = dy[i] * Ops.geluTanh(gate[i]);
+        }
+        FiniteDifference.check(v -> DoubleReference.geglu(v, DoubleReference.widen(up)), gate, dy, dGate, "geglu d(gate)");
+        FiniteDifference.check(v -> DoubleReference.geglu(DoubleReference.widen(gate), v), up, dy, dUp, "geglu d(up)");
+    }
+
+    /** Final soft-capping and masked cross-entropy through the tied vocabulary projection, into the hidden states. */
+    @Test
+    void softcappedCrossEntropyHead() throws Exception {
+        Gemma2Config c = Gemma2Config.parse(Json.MAPPER.readTree("{\"model_type\":\"gemma2\",\"num_hidden_layers\":1,"
+                + "\"vocab_size\":11,\"num_attention_heads\":2,\"num_key_value_heads\":1,\"head_dim\":4,\"hidden_size\":6,"
+                + "\"intermediate_size\":8,\"final_logit_softcapping\":2.0}"), "tiny");
+        java.util.Map<String, dev.gemmalora.io.TensorData> t = new java.util.HashMap<>();
+        float[] embed = FiniteDifference.random(rng, 11 * 6);
+        t.put("model.embed_tokens.weight", dev.gemmalora.io.TensorData.ofFloats("e", embed, 11, 6));
+        t.put("model.norm.weight", dev.gemmalora.io.TensorData.ofFloats("n", new float[6], 6));
+        String p = "model.layers.0.";
+        for (String[] w : new String[][] {{"self_attn.q_proj", "8", "6"}, {"self_attn.k_proj", "4", "6"}, {"self_attn.v_proj", "4", "6"},
+                {"self_attn.o_proj", "6", "8"}, {"mlp.gate_proj", "8", "6"}, {"mlp.up_proj", "8", "6"}, {"mlp.down_proj", "6", "8"}}) {
+            int rows = Integer.parseInt(w[1]);
+            int cols = Integer.parseInt(w[2]);
+            t.put(p + w[0] + ".weight", dev.gemmalora.io.TensorData.ofFloats(w[0], new float[rows * cols], rows, cols));
+        }
+        for (String n : new String[] {"input_layernorm", "post_attention_layernorm", "pre_feedforward_layernorm", "post_feedforward_layernorm"}) {
+            t.put(p + n + ".weight", dev.gemmalora.io.TensorData.ofFloats(n, new float[6], 6));
+        }
+        Gemma2Model m = Gemma2Model.fromTensors(c, t, "tiny");
+        int[][] labels = {{-100, 3, 7, -100, 10}};
+        float[] hidden = FiniteDifference.random(rng, 5 * 6);
+        float[] dHidden = new float[hidden.length];
+        Backprop.headLossAndGrad(m, hidden, labels, 1f, dHidden);
+        int[][] tg = CrossEntropy.targets(labels);
+        FiniteDifference.check(h -> {
+            double[] rows = new double[tg[0].length * 6];
+            for (int i = 0; i < tg[0].length; i++) {
+                System.arraycopy(h, tg[0][i] * 6, rows, i * 6, 6);
+            }
+            return DoubleReference.crossEntropy(rows, tg[0].length, 6, DoubleReference.widen(embed), 11, 2.0, tg[1]);
+        }, hidden, dHidden, "soft-capped cross-entropy");
     }
 }
