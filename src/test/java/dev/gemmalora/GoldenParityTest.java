@@ -20,7 +20,6 @@ import dev.gemmalora.io.TensorData;
 import dev.gemmalora.model.Gemma2Model;
 import dev.gemmalora.model.KvCache;
 import dev.gemmalora.eval.Generator;
-import dev.gemmalora.eval.LogLikelihood;
 import dev.gemmalora.eval.TruthfulQaData;
 import dev.gemmalora.eval.TruthfulQaEval;
 import dev.gemmalora.eval.TruthfulQaPrompt;

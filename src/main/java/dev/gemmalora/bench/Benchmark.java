@@ -39,7 +39,8 @@ import java.util.function.Consumer;
 public final class Benchmark {
     /** Sizes of one benchmark run. */
     public record Settings(int layers, int threads, int seq, int trainBatch, int scoreBatch, int decodeSteps, int runs,
-                           int bandwidthMb, Path truthfulQa, Path tokenizer, int questions, Set<String> parts) {
+                           int bandwidthMb, Path truthfulQa, Path tokenizer, int questions, Set<String> parts,
+                           boolean warmup) {
         public static final List<String> PARTS = List.of("gemm", "train", "train_checkpointed", "score", "decode");
     }
 
@@ -99,9 +100,11 @@ public final class Benchmark {
         double run();
     }
 
-    /** Runs once to warm up, then s.runs() times; returns the median. */
+    /** Runs once to warm up (unless turned off), then s.runs() times; returns the median. */
     private double median(Timed t) {
-        t.run();
+        if (s.warmup()) {
+            t.run();
+        }
         double[] v = new double[Math.max(1, s.runs())];
         for (int i = 0; i < v.length; i++) {
             v[i] = t.run();

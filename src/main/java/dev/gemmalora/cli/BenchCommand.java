@@ -54,6 +54,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--questions", defaultValue = "50", description = "Questions timed with --truthfulqa (the rest is extrapolated).")
     int questions;
 
+    @Option(names = "--warmup", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "Run each figure once untimed first (--no-warmup: one timed run is enough, e.g. to read peak memory).")
+    boolean warmup;
+
     @Option(names = "--bandwidth-mb", defaultValue = "1024", description = "Buffer read for the bandwidth figure (well above the caches).")
     int bandwidthMb;
 
@@ -72,7 +76,7 @@ final class BenchCommand implements Callable<Integer> {
             throw new InputException("--truthfulqa needs --tokenizer (the Gemma tokenizer folder)");
         }
         ObjectNode r = new Benchmark(new Benchmark.Settings(layers, n, seq, trainBatch, scoreBatch, decodeSteps, runs, bandwidthMb,
-                truthfulQa, tokenizer, questions, new java.util.LinkedHashSet<>(parts)),
+                truthfulQa, tokenizer, questions, new java.util.LinkedHashSet<>(parts), warmup),
                 System.out::println).run();
         System.out.println();
         System.out.printf("%-22s %14s %12s %8s%n", "figure", "tokens/s", "GFLOP/s", "MFU");

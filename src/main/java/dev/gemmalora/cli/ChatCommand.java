@@ -31,7 +31,7 @@ final class ChatCommand implements Callable<Integer> {
             Set<Integer> stop = GenerationOptions.stopIds(tok);
             List<ChatTemplate.Message> history = new ArrayList<>();
             BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-            System.out.println("chatting with " + opts.model + (opts.adapter != null ? " + " + opts.adapter : "")
+            System.out.println("chatting with " + opts.models.model + (opts.adapter != null ? " + " + opts.adapter : "")
                     + " (/reset: new conversation, /quit: leave)");
             while (true) {
                 System.out.print("\nyou> ");

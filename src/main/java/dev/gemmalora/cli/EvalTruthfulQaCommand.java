@@ -27,6 +27,7 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "truthfulqa", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
@@ -34,11 +35,8 @@ import picocli.CommandLine.Option;
                 "Writes <output>/<name>/results.jsonl and summary.json per model (base, then each adapter by folder name), "
                         + "then report.md and report.html. Rerunning with the same --output resumes."})
 final class EvalTruthfulQaCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Hugging Face Gemma-2 checkpoint folder.")
-    Path model;
-
-    @Option(names = "--tokenizer", paramLabel = "DIR", description = "Tokenizer folder (default: the model folder).")
-    Path tokenizer;
+    @Mixin
+    ModelOptions models;
 
     @Option(names = "--adapter", paramLabel = "DIR", description = "PEFT LoRA adapter folder; repeat to compare several. The base model is always scored.")
     List<Path> adapters = new ArrayList<>();
@@ -87,7 +85,7 @@ final class EvalTruthfulQaCommand implements Callable<Integer> {
         }
         Map<String, String> names = modelNames();
         ObjectNode run = Json.MAPPER.createObjectNode();
-        run.put("model", model.toAbsolutePath().normalize().toString());
+        run.put("model", models.model.toAbsolutePath().normalize().toString());
         run.set("adapters", Json.MAPPER.valueToTree(names));
         run.put("data", data.toAbsolutePath().normalize().toString());
         run.put("tasks", String.join(",", taskSet));
@@ -97,9 +95,9 @@ final class EvalTruthfulQaCommand implements Callable<Integer> {
         Files.createDirectories(output);
         Files.writeString(output.resolve("run.json"), Json.write(run));
 
-        Gemma2Model m = Gemma2Model.load(model);
+        Gemma2Model m = Gemma2Model.load(models.model);
         List<EvalReport.Scored> scored = new ArrayList<>();
-        try (HfTokenizer tok = HfTokenizer.load(tokenizer != null ? tokenizer : model)) {
+        try (HfTokenizer tok = HfTokenizer.load(models.tokenizerDir())) {
             for (var e : names.entrySet()) {
                 LoraAdapter.detach(m);
                 if (e.getValue() != null) {
@@ -195,7 +193,7 @@ final class EvalTruthfulQaCommand implements Callable<Integer> {
         }
         rows.sort(Comparator.comparingInt(r -> r.get("index").asInt()));
         ObjectNode summary = Summary.json(rows, primer);
-        summary.put("model", model.toAbsolutePath().normalize().toString());
+        summary.put("model", models.model.toAbsolutePath().normalize().toString());
         if (adapter != null) {
             summary.put("adapter", adapter);
         }

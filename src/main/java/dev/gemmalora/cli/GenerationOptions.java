@@ -9,15 +9,13 @@ import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Model, adapter and sampling options shared by chat and generate. */
 final class GenerationOptions {
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Hugging Face Gemma-2 checkpoint folder.")
-    Path model;
-
-    @Option(names = "--tokenizer", paramLabel = "DIR", description = "Tokenizer folder (default: the model folder).")
-    Path tokenizer;
+    @Mixin
+    ModelOptions models;
 
     @Option(names = "--adapter", paramLabel = "DIR", description = "PEFT LoRA adapter to apply (optional).")
     Path adapter;
@@ -38,7 +36,7 @@ final class GenerationOptions {
     long seed;
 
     Gemma2Model loadModel() {
-        Gemma2Model m = Gemma2Model.load(model);
+        Gemma2Model m = Gemma2Model.load(models.model);
         if (adapter != null) {
             LoraAdapter.load(adapter, m).attach(m);
         }
@@ -46,7 +44,7 @@ final class GenerationOptions {
     }
 
     HfTokenizer loadTokenizer() {
-        return HfTokenizer.load(tokenizer != null ? tokenizer : model);
+        return HfTokenizer.load(models.tokenizerDir());
     }
 
     Generator.Picker picker() {

@@ -4,22 +4,19 @@ import dev.gemmalora.io.CheckpointTensors;
 import dev.gemmalora.io.TensorData;
 import dev.gemmalora.model.Gemma2Config;
 import dev.gemmalora.model.Gemma2Model;
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "inspect", mixinStandardHelpOptions = true, showDefaultValues = true,
         description = "Print a checkpoint's config, parameter count, dtypes and tensor shapes.")
 final class InspectCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Hugging Face Gemma-2 checkpoint folder.")
-    Path model;
-
-    @Option(names = "--tokenizer", paramLabel = "DIR", description = "Tokenizer folder (default: the model folder).")
-    Path tokenizer;
+    @Mixin
+    ModelOptions models;
 
     @Option(names = "--tensors", negatable = true, defaultValue = "true", fallbackValue = "true",
             description = "List every tensor with its dtype and shape.")
@@ -27,10 +24,10 @@ final class InspectCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Gemma2Config cfg = Gemma2Config.load(model);
-        CheckpointTensors ck = CheckpointTensors.open(model);
-        Gemma2Model m = Gemma2Model.fromTensors(cfg, ck.all(), model.toString());
-        System.out.println("model: " + model.toAbsolutePath());
+        Gemma2Config cfg = Gemma2Config.load(models.model);
+        CheckpointTensors ck = CheckpointTensors.open(models.model);
+        Gemma2Model m = Gemma2Model.fromTensors(cfg, ck.all(), models.model.toString());
+        System.out.println("model: " + models.model.toAbsolutePath());
         System.out.println("config:");
         cfg.describe().forEach((k, v) -> System.out.printf("  %-34s %s%n", k, v));
         Map<String, Long> byDtype = new TreeMap<>();

@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "merge", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
@@ -26,11 +27,8 @@ final class MergeCommand implements Callable<Integer> {
     private static final List<String> TOKENIZER_FILES = List.of("tokenizer.json", "tokenizer_config.json",
             "special_tokens_map.json", "tokenizer.model", "chat_template.jinja");
 
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Base Gemma-2 checkpoint folder.")
-    Path model;
-
-    @Option(names = "--tokenizer", paramLabel = "DIR", description = "Tokenizer folder to copy (default: the model folder).")
-    Path tokenizer;
+    @Mixin
+    ModelOptions models;
 
     @Option(names = "--adapter", required = true, paramLabel = "DIR", description = "PEFT LoRA adapter folder.")
     Path adapter;
@@ -52,14 +50,14 @@ final class MergeCommand implements Callable<Integer> {
                 }
             }
         }
-        Gemma2Model base = Gemma2Model.load(model);
+        Gemma2Model base = Gemma2Model.load(models.model);
         LoraAdapter lora = LoraAdapter.load(adapter, base);
-        List<TensorData> tensors = new ArrayList<>(CheckpointTensors.open(model).all().values());
+        List<TensorData> tensors = new ArrayList<>(CheckpointTensors.open(models.model).all().values());
         tensors.sort(Comparator.comparing(TensorData::name));
-        Path tokDir = tokenizer != null ? tokenizer : model;
+        Path tokDir = models.tokenizerDir();
         AtomicDir.write(output, dir -> {
             CheckpointWriter.write(dir, tensors, shardBytes, t -> LoraMerge.mergeOne(t, lora));
-            copyIfPresent(model, dir, MODEL_FILES);
+            copyIfPresent(models.model, dir, MODEL_FILES);
             copyIfPresent(tokDir, dir, TOKENIZER_FILES);
         });
         System.out.printf("merged %d LoRA pairs of %s into %s (%s)%n", lora.pairs().size(), adapter, output,

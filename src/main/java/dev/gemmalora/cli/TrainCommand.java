@@ -30,17 +30,15 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "train", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
         description = {"Fine-tune a Gemma-2 model with LoRA on Alpaca-format records (the reference recipe by default).",
                 "Writes checkpoint-N folders, metrics.jsonl, loss_curve.png and the PEFT adapter in <output>/final."})
 final class TrainCommand implements Callable<Integer> {
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Hugging Face Gemma-2 checkpoint folder.")
-    Path model;
-
-    @Option(names = "--tokenizer", paramLabel = "DIR", description = "Tokenizer folder (default: the model folder).")
-    Path tokenizer;
+    @Mixin
+    ModelOptions models;
 
     @Option(names = "--data", required = true, paramLabel = "FILE", description = "Alpaca records: JSON array or JSON Lines with instruction, input, output.")
     Path data;
@@ -119,8 +117,8 @@ final class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         validate();
-        Path tokDir = tokenizer != null ? tokenizer : model;
-        Gemma2Model m = Gemma2Model.load(model);
+        Path tokDir = models.tokenizerDir();
+        Gemma2Model m = Gemma2Model.load(models.model);
         PromptFormat fmt = "chat".equals(format) ? PromptFormat.CHAT : PromptFormat.RECIPE;
         List<AlpacaRecord> records = AlpacaReader.read(data);
         if (maxSamples > 0 && records.size() > maxSamples) {
@@ -140,7 +138,7 @@ final class TrainCommand implements Callable<Integer> {
         TrainConfig cfg = new TrainConfig(epochs, maxSteps, batchSize, gradAccum, lr, warmupSteps, maxGradNorm,
                 loggingSteps, saveSteps, seed, gradientCheckpointing, 0.9, 0.999, 1e-8, weightDecay);
         LoraConfig loraCfg = LoraConfig.of(loraR, loraAlpha, loraDropout, rslora, targetModules)
-                .withBaseModel(model.toAbsolutePath().normalize().toString());
+                .withBaseModel(models.model.toAbsolutePath().normalize().toString());
         LoraAdapter adapter = LoraInit.create(m, loraCfg, seed);
         Trainer trainer = new Trainer(m, adapter, cfg);
         String fingerprint = Checkpoint.fingerprint(examples);
@@ -154,7 +152,7 @@ final class TrainCommand implements Callable<Integer> {
         }
         long labelTokens = examples.stream().mapToLong(e -> e.labels().length).sum();
         System.out.printf("training %s: %,d examples (%,d tokens), %d steps (batch %d x accumulation %d, %s), LoRA r %d alpha %s on %d modules (%,d parameters)%n",
-                model, examples.size(), labelTokens, total, batchSize, gradAccum,
+                models.model, examples.size(), labelTokens, total, batchSize, gradAccum,
                 maxSteps > 0 ? "max steps" : epochs + " epochs", loraR, fmtNum(loraAlpha), adapter.pairs().size(),
                 adapter.parameters().stream().mapToLong(p -> p.length).sum());
         int startStep = trainer.step();

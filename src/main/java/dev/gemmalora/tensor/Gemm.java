@@ -18,6 +18,8 @@ public final class Gemm {
     private static final int NR = 16;
     private static final int KC = 256;
     private static final int NB = 64;
+    /** Up to this many tokens, packing the weights costs more than it saves: BF16 rows are dotted in place. */
+    private static final int DOT_MAX_TOKENS = 12;
     /** Rows widened at once on the decoding path: about 256 KiB of fp32. */
     private static final int DOT_BLOCK_FLOATS = 64 * 1024;
     private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[3][0]);
@@ -40,7 +42,7 @@ public final class Gemm {
 
     /** y[T, rows] = x[T, cols] * W^T. */
     public static void matmulT(float[] x, int tokens, Weight w, float[] y) {
-        if (tokens < 4 && w.dtype() == dev.gemmalora.io.DType.BF16 && w.cols() % (2 * LANES) == 0) {
+        if (tokens <= DOT_MAX_TOKENS && w.dtype() == dev.gemmalora.io.DType.BF16 && w.cols() % (2 * LANES) == 0) {
             checkSizes(x, tokens, w.cols(), y, w.rows());
             dotBf16(x, tokens, w, y);
             return;
@@ -231,7 +233,8 @@ public final class Gemm {
 
     /**
      * Decoding with BF16 weights: bound by reading the weights, so each row is widened in
-     * registers straight from the mapped file and dotted with every token, with no copy.
+     * registers straight from the mapped file and dotted with every token (four at a time), with
+     * no copy.
      */
     private static void dotBf16(float[] x, int tokens, Weight w, float[] y) {
         int rows = w.rows();
@@ -241,18 +244,51 @@ public final class Gemm {
             int end = Math.min(rows, (b + 1) * rb);
             for (int r = b * rb; r < end; r++) {
                 long base = (long) r * cols * 2;
-                for (int t = 0; t < tokens; t++) {
-                    FloatVector a0 = FloatVector.zero(F);
-                    FloatVector a1 = FloatVector.zero(F);
-                    int xo = t * cols;
-                    for (int k = 0; k < cols; k += 2 * LANES) {
-                        a0 = Widen.bf16(w.data(), base + 2L * k).fma(FloatVector.fromArray(F, x, xo + k), a0);
-                        a1 = Widen.bf16(w.data(), base + 2L * (k + LANES)).fma(FloatVector.fromArray(F, x, xo + k + LANES), a1);
-                    }
-                    y[t * rows + r] = VectorMath.sum(a0.add(a1));
+                int t = 0;
+                for (; t + 4 <= tokens; t += 4) {
+                    dotRow4(x, t, cols, w, base, y, rows, r);
+                }
+                for (; t < tokens; t++) {
+                    y[t * rows + r] = dotRow1(x, t * cols, cols, w.data(), base);
                 }
             }
         });
+    }
+
+    /** One BF16 row (at byte offset base) against one token. */
+    private static float dotRow1(float[] x, int xo, int cols, java.lang.foreign.MemorySegment w, long base) {
+        FloatVector a0 = FloatVector.zero(F);
+        FloatVector a1 = FloatVector.zero(F);
+        for (int k = 0; k < cols; k += 2 * LANES) {
+            a0 = Widen.bf16(w, base + 2L * k).fma(FloatVector.fromArray(F, x, xo + k), a0);
+            a1 = Widen.bf16(w, base + 2L * (k + LANES)).fma(FloatVector.fromArray(F, x, xo + k + LANES), a1);
+        }
+        return VectorMath.sum(a0.add(a1));
+    }
+
+    /** One BF16 row against four tokens: each widened weight vector serves all four. */
+    private static void dotRow4(float[] x, int t0, int cols, Weight w, long base, float[] y, int rows, int r) {
+        FloatVector a0 = FloatVector.zero(F), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
+        int x0 = t0 * cols;
+        int x1 = x0 + cols;
+        int x2 = x1 + cols;
+        int x3 = x2 + cols;
+        for (int k = 0; k < cols; k += 2 * LANES) {
+            FloatVector w0 = Widen.bf16(w.data(), base + 2L * k);
+            FloatVector w1 = Widen.bf16(w.data(), base + 2L * (k + LANES));
+            a0 = w0.fma(FloatVector.fromArray(F, x, x0 + k), a0);
+            b0 = w1.fma(FloatVector.fromArray(F, x, x0 + k + LANES), b0);
+            a1 = w0.fma(FloatVector.fromArray(F, x, x1 + k), a1);
+            b1 = w1.fma(FloatVector.fromArray(F, x, x1 + k + LANES), b1);
+            a2 = w0.fma(FloatVector.fromArray(F, x, x2 + k), a2);
+            b2 = w1.fma(FloatVector.fromArray(F, x, x2 + k + LANES), b2);
+            a3 = w0.fma(FloatVector.fromArray(F, x, x3 + k), a3);
+            b3 = w1.fma(FloatVector.fromArray(F, x, x3 + k + LANES), b3);
+        }
+        y[t0 * rows + r] = VectorMath.sum(a0.add(b0));
+        y[(t0 + 1) * rows + r] = VectorMath.sum(a1.add(b1));
+        y[(t0 + 2) * rows + r] = VectorMath.sum(a2.add(b2));
+        y[(t0 + 3) * rows + r] = VectorMath.sum(a3.add(b3));
     }
 
     /** Few tokens: each weight row is widened once and dotted with every token. */

@@ -84,6 +84,23 @@ class EvalTruthfulQaCommandTest {
         assertTrue(Json.read(dir.resolve("b/base/summary.json")).has("binary"));
     }
 
+    /** The generation task end to end: greedy completions and the 12 BLEU/ROUGE fields per row and in the summary. */
+    @Test
+    void generationTaskWritesCompletionsAndMetrics(@TempDir Path dir) throws Exception {
+        CliTest.Run r = eval(dir.resolve("g"), data(), "--tasks", "gen", "--limit", "2");
+        assertEquals(0, r.code(), r.err());
+        List<JsonNode> rows = GoldenTokenizerTest.lines(dir.resolve("g/base/results.jsonl"));
+        assertEquals(2, rows.size());
+        for (JsonNode row : rows) {
+            assertTrue(row.get("generation").isTextual() && !row.get("generation").asText().contains("\n\n"), row.toString());
+            for (String m : List.of("bleu", "rouge1", "rouge2", "rougeL")) {
+                assertTrue(row.has(m + "_max") && row.has(m + "_acc") && row.has(m + "_diff"), m);
+            }
+            assertTrue(!row.has("mc1") && row.get("positions").asLong() > 0);
+        }
+        assertTrue(Json.read(dir.resolve("g/base/summary.json")).has("rougeL_diff"));
+    }
+
     @Test
     void malformedDataNamesTheFileAndQuestion(@TempDir Path dir) throws Exception {
         Path noTrue = dir.resolve("no-true");

@@ -1,0 +1,17 @@
+package dev.gemmalora.cli;
+
+import java.nio.file.Path;
+import picocli.CommandLine.Option;
+
+/** --model and --tokenizer, the same on every command that loads a checkpoint. */
+final class ModelOptions {
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Hugging Face Gemma-2 checkpoint folder.")
+    Path model;
+
+    @Option(names = "--tokenizer", paramLabel = "DIR", description = "Tokenizer folder (default: the model folder).")
+    Path tokenizer;
+
+    Path tokenizerDir() {
+        return tokenizer != null ? tokenizer : model;
+    }
+}
