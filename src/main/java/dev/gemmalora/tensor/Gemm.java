@@ -19,7 +19,7 @@ public final class Gemm {
     private static final int KC = 256;
     private static final int NB = 64;
     /** Up to this many tokens, packing the weights costs more than it saves: BF16 rows are dotted in place. */
-    private static final int DOT_MAX_TOKENS = 12;
+    private static final int DOT_MAX_TOKENS = 32;
     /** Rows widened at once on the decoding path: about 256 KiB of fp32. */
     private static final int DOT_BLOCK_FLOATS = 64 * 1024;
     private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[3][0]);
