@@ -181,7 +181,7 @@ public final class TruthfulQaData {
     static List<String> references(String field, boolean correct) {
         List<String> out = new ArrayList<>();
         for (String a : PythonText.strip(field).split(";", -1)) {
-            String s = PythonText.strip(PythonText.strip(a));
+            String s = PythonText.strip(a);
             if (!s.isEmpty()) {
                 out.add(s.endsWith(".") ? s : s + ".");
             }

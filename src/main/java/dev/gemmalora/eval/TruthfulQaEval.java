@@ -68,8 +68,10 @@ public final class TruthfulQaEval {
         row.put("question", q.question());
         row.put("category", q.category());
         Map<String, TruthfulQaData.Targets> mc = new LinkedHashMap<>();
-        if (tasks.contains("mc1") || tasks.contains("mc2")) {
+        if (tasks.contains("mc1")) {
             mc.put("mc1_targets", q.mc1());
+        }
+        if (tasks.contains("mc2")) {
             mc.put("mc2_targets", q.mc2());
         }
         if (tasks.contains("binary")) {
@@ -108,12 +110,6 @@ public final class TruthfulQaEval {
                     case "mc2_targets" -> row.put("mc2", McMetrics.mc2(lls, t.labels()));
                     default -> row.put("binary", McMetrics.mc1(lls));
                 }
-            }
-            if (!tasks.contains("mc1")) {
-                row.remove(List.of("mc1", "mc1_targets"));
-            }
-            if (!tasks.contains("mc2")) {
-                row.remove(List.of("mc2", "mc2_targets"));
             }
         }
         if (tasks.contains("gen")) {

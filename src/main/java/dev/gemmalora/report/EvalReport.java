@@ -26,7 +26,7 @@ public final class EvalReport {
 
     public static void write(Path out, Map<String, String> about, List<Scored> models) throws IOException {
         Scored base = models.get(0);
-        List<String> metrics = Summary.METRICS.stream().filter(m -> base.summary().has(m)).toList();
+        List<String> metrics = metricsOf(base.summary());
         String main = metrics.contains("mc2") ? "mc2" : metrics.contains("mc1") ? "mc1" : metrics.get(0);
         Map<String, Map<String, Map<String, Double>>> cats = new LinkedHashMap<>();
         models.forEach(s -> cats.put(s.name(), Summary.byCategory(s.rows())));
@@ -166,7 +166,7 @@ public final class EvalReport {
         return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
     }
 
-    /** The summary rows of a report, for callers that print a short table. */
+    /** The metrics a summary holds, in report order. */
     public static List<String> metricsOf(JsonNode summary) {
         return Summary.METRICS.stream().filter(summary::has).toList();
     }
