@@ -101,9 +101,13 @@ public final class Benchmark {
     }
 
     /** Runs once to warm up (unless turned off), then s.runs() times; returns the median. */
+    private static final double WARMUP_SECONDS = 2;
+
     private double median(Timed t) {
-        if (s.warmup()) {
-            t.run();
+        // Short figures need several calls before the JIT has compiled the kernels; long ones one.
+        double warm = 0;
+        for (int i = 0; s.warmup() && (i == 0 || warm < WARMUP_SECONDS) && i < 50; i++) {
+            warm += t.run();
         }
         double[] v = new double[Math.max(1, s.runs())];
         for (int i = 0; i < v.length; i++) {

@@ -3,16 +3,13 @@ package dev.gemmalora.bench;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gemmalora.io.DType;
 import dev.gemmalora.io.Json;
-import dev.gemmalora.io.TensorData;
 import dev.gemmalora.model.Gemma2Config;
 import dev.gemmalora.model.Gemma2Model;
 import dev.gemmalora.tensor.Parallel;
-import java.lang.foreign.Arena;
+import dev.gemmalora.tensor.Weight;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.util.LinkedHashMap;
-import java.util.Map;
 
 /** A gemma-2-2b-shaped model with random BF16 weights built in off-heap memory: no download needed. */
 public final class RandomModel {
@@ -45,32 +42,22 @@ public final class RandomModel {
         return Gemma2Config.parse(c, "gemma-2-2b shape");
     }
 
+    /** Each weight is generated straight into its packed form, so the model is never held twice. */
     public static Gemma2Model build(Gemma2Config c, long seed) {
-        Arena arena = Arena.ofAuto();
-        Map<String, TensorData> t = new LinkedHashMap<>();
         long[] counter = {seed};
-        put(t, arena, "model.embed_tokens.weight", counter, c.vocabSize(), c.hidden());
-        for (int i = 0; i < c.layers(); i++) {
-            String p = "model.layers." + i + ".";
-            put(t, arena, p + "self_attn.q_proj.weight", counter, c.qDim(), c.hidden());
-            put(t, arena, p + "self_attn.k_proj.weight", counter, c.kvDim(), c.hidden());
-            put(t, arena, p + "self_attn.v_proj.weight", counter, c.kvDim(), c.hidden());
-            put(t, arena, p + "self_attn.o_proj.weight", counter, c.hidden(), c.qDim());
-            put(t, arena, p + "mlp.gate_proj.weight", counter, c.intermediate(), c.hidden());
-            put(t, arena, p + "mlp.up_proj.weight", counter, c.intermediate(), c.hidden());
-            put(t, arena, p + "mlp.down_proj.weight", counter, c.hidden(), c.intermediate());
-            for (String n : new String[] {"input_layernorm", "post_attention_layernorm", "pre_feedforward_layernorm",
-                    "post_feedforward_layernorm"}) {
-                t.put(p + n + ".weight", TensorData.ofFloats(p + n + ".weight", DType.BF16, new float[c.hidden()], c.hidden()));
-            }
-        }
-        t.put("model.norm.weight", TensorData.ofFloats("model.norm.weight", DType.BF16, new float[c.hidden()], c.hidden()));
-        return Gemma2Model.fromTensors(c, t, "random gemma-2-2b-shaped model");
+        return Gemma2Model.build(c, (name, rows, cols) -> random(name, counter, rows, cols), (name, n) -> new float[n], false);
     }
 
-    /** Uniform values of about the init scale (std 0.02), from a counter-based hash so threads fill in any order. */
-    private static void put(Map<String, TensorData> t, Arena arena, String name, long[] counter, int rows, int cols) {
-        MemorySegment seg = arena.allocate((long) rows * cols * 2, 64);
+    /**
+     * Uniform values of about the init scale (std 0.02), from a counter-based hash so threads fill in
+     * any order. The values are i.i.d., so they are written in panel order directly.
+     */
+    private static Weight random(String name, long[] counter, int rows, int cols) {
+        Weight w = Weight.allocate(name, DType.BF16, rows, cols);
+        if (rows % Weight.PANEL != 0) {
+            throw new IllegalArgumentException(name + ": rows " + rows + " are not a whole number of panels");
+        }
+        MemorySegment seg = w.data();
         long stream = counter[0]++ * 0x9E3779B97F4A7C15L;
         int chunk = 1 << 16;
         long n = (long) rows * cols;
@@ -84,6 +71,6 @@ public final class RandomModel {
                 seg.setAtIndex(I16, i, DType.floatToBf16(u * 0.035f));
             }
         });
-        t.put(name, new TensorData(name, DType.BF16, new long[] {rows, cols}, seg));
+        return w;
     }
 }

@@ -47,26 +47,40 @@ public final class Gemma2Model {
 
     /** Builds the model from named tensors (HF names), checking every shape against the config. */
     public static Gemma2Model fromTensors(Gemma2Config c, Map<String, TensorData> t, String where) {
-        Weight embed = matrix(t, "model.embed_tokens.weight", c.vocabSize(), c.hidden(), where);
-        Weight head = c.tieWordEmbeddings() || !t.containsKey("lm_head.weight") ? embed
-                : matrix(t, "lm_head.weight", c.vocabSize(), c.hidden(), where);
+        boolean separateHead = !c.tieWordEmbeddings() && t.containsKey("lm_head.weight");
+        return build(c, (name, rows, cols) -> matrix(t, name, rows, cols, where), (name, n) -> vector(t, name, n, where), separateHead);
+    }
+
+    /** Where a model's weights come from, by HF name and expected shape. */
+    public interface MatrixSource {
+        Weight get(String name, int rows, int cols);
+    }
+
+    public interface VectorSource {
+        float[] get(String name, int n);
+    }
+
+    /** Assembles the model one weight at a time, so a source can build each in place. */
+    public static Gemma2Model build(Gemma2Config c, MatrixSource m, VectorSource v, boolean separateHead) {
+        Weight embed = m.get("model.embed_tokens.weight", c.vocabSize(), c.hidden());
+        Weight head = separateHead ? m.get("lm_head.weight", c.vocabSize(), c.hidden()) : embed;
         DecoderLayer[] layers = new DecoderLayer[c.layers()];
         for (int i = 0; i < c.layers(); i++) {
             String p = "model.layers." + i + ".";
             layers[i] = new DecoderLayer(i,
-                    linear(t, p + "self_attn.q_proj", c.qDim(), c.hidden(), where),
-                    linear(t, p + "self_attn.k_proj", c.kvDim(), c.hidden(), where),
-                    linear(t, p + "self_attn.v_proj", c.kvDim(), c.hidden(), where),
-                    linear(t, p + "self_attn.o_proj", c.hidden(), c.qDim(), where),
-                    linear(t, p + "mlp.gate_proj", c.intermediate(), c.hidden(), where),
-                    linear(t, p + "mlp.up_proj", c.intermediate(), c.hidden(), where),
-                    linear(t, p + "mlp.down_proj", c.hidden(), c.intermediate(), where),
-                    vector(t, p + "input_layernorm.weight", c.hidden(), where),
-                    vector(t, p + "post_attention_layernorm.weight", c.hidden(), where),
-                    vector(t, p + "pre_feedforward_layernorm.weight", c.hidden(), where),
-                    vector(t, p + "post_feedforward_layernorm.weight", c.hidden(), where));
+                    linear(m, p + "self_attn.q_proj", c.qDim(), c.hidden()),
+                    linear(m, p + "self_attn.k_proj", c.kvDim(), c.hidden()),
+                    linear(m, p + "self_attn.v_proj", c.kvDim(), c.hidden()),
+                    linear(m, p + "self_attn.o_proj", c.hidden(), c.qDim()),
+                    linear(m, p + "mlp.gate_proj", c.intermediate(), c.hidden()),
+                    linear(m, p + "mlp.up_proj", c.intermediate(), c.hidden()),
+                    linear(m, p + "mlp.down_proj", c.hidden(), c.intermediate()),
+                    v.get(p + "input_layernorm.weight", c.hidden()),
+                    v.get(p + "post_attention_layernorm.weight", c.hidden()),
+                    v.get(p + "pre_feedforward_layernorm.weight", c.hidden()),
+                    v.get(p + "post_feedforward_layernorm.weight", c.hidden()));
         }
-        return new Gemma2Model(c, embed, head, vector(t, "model.norm.weight", c.hidden(), where), layers);
+        return new Gemma2Model(c, embed, head, v.get("model.norm.weight", c.hidden()), layers);
     }
 
     private static TensorData tensor(Map<String, TensorData> t, String name, String where) {
@@ -86,8 +100,8 @@ public final class Gemma2Model {
         return Weight.of(d);
     }
 
-    private static Linear linear(Map<String, TensorData> t, String module, int out, int in, String where) {
-        return new Linear(module, matrix(t, module + ".weight", out, in, where));
+    private static Linear linear(MatrixSource m, String module, int out, int in) {
+        return new Linear(module, m.get(module + ".weight", out, in));
     }
 
     private static float[] vector(Map<String, TensorData> t, String name, int n, String where) {

@@ -1,27 +1,36 @@
 package dev.gemmalora.tensor;
 
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Fast y[T, rows] = x[T, cols] W^T over all tokens of a batch ({@link GemmScalar} holds the plain
- * definitions). With several tokens, weight rows are widened and packed, KC columns at a time, into
- * 16-row panels laid out k-major in a per-thread scratch that stays in cache; a 6-token x 16-row
- * register tile then multiplies broadcast activations with two panel vectors per k, so there are no
- * horizontal sums and each weight vector serves six tokens. With one to three tokens (decoding) the
- * work is bound by reading the weights once, so rows are widened and dotted directly.
+ * definitions). The weights come pre-packed in 16-row panels ({@link Weight}); for each block of
+ * rows, KC columns of its panels are widened into a per-thread fp32 scratch that stays in cache, and
+ * a 6-token x 16-row register tile multiplies broadcast activations with two panel vectors per k,
+ * so there are no horizontal sums and each weight vector serves six tokens. With at most four
+ * tokens (decoding) the work is bound by reading the weights, so panels are widened in registers
+ * and used once. Both paths sum each KC block in the same order, so a token's result does not
+ * depend on which path or batch computed it.
  */
 public final class Gemm {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
     private static final int LANES = F.length();
     private static final int MR = 6;
-    private static final int NR = 16;
+    private static final int NR = Weight.PANEL;
     private static final int KC = 256;
     private static final int NB = 64;
-    /** Up to this many tokens, packing the weights costs more than it saves: BF16 rows are dotted in place. */
-    private static final int DOT_MAX_TOKENS = 32;
-    /** Rows widened at once on the decoding path: about 256 KiB of fp32. */
+    /** Up to this many tokens the panels are read once, widened in registers, with no scratch. */
+    private static final int STREAM_MAX_TOKENS = 4;
+    /** Panels per task on the streaming path. */
+    private static final int STREAM_PANELS = 8;
+    /** Rows widened at once on the few-token path for heap matrices: about 256 KiB of fp32. */
     private static final int DOT_BLOCK_FLOATS = 64 * 1024;
+    private static final ThreadLocal<MemorySegment> PACK = ThreadLocal.withInitial(() -> MemorySegment.NULL);
     private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[3][0]);
 
     /** Reads n columns of a weight row starting at col0, widened to fp32, into dst[off..]. */
@@ -31,10 +40,11 @@ public final class Gemm {
 
     /**
      * Fills one packed panel: pack[base + k*16 + r] = B[k0 + k][n0 + r] of the right-hand matrix
-     * B[K, N] for k in [0, kc), r in [0, valid), zero for r >= valid.
+     * B[K, N] for k in [0, kc), r in [0, valid), zero for r >= valid. tmp is a per-thread scratch of
+     * at least max(KC, 272) floats.
      */
     interface Packer {
-        void pack(int n0, int valid, int k0, int kc, float[] pack, int base, float[] tmp);
+        void pack(int n0, int valid, int k0, int kc, MemorySegment pack, long base, float[] tmp);
     }
 
     private Gemm() {
@@ -42,11 +52,14 @@ public final class Gemm {
 
     /** y[T, rows] = x[T, cols] * W^T. */
     public static void matmulT(float[] x, int tokens, Weight w, float[] y) {
-        if (tokens <= DOT_MAX_TOKENS && w.dtype() == dev.gemmalora.io.DType.BF16 && w.cols() % (2 * LANES) == 0) {
-            dotBf16(x, tokens, w, y);
+        if (tokens <= STREAM_MAX_TOKENS) {
+            stream(x, tokens, w, y);
             return;
         }
-        matmulT(x, tokens, w.rows(), w.cols(), (r, k0, n, dst, off) -> Widen.segment(w, r, k0, n, dst, off), y);
+        int cols = w.cols();
+        // A forward panel is already k-major: widening KC columns of it is one contiguous run.
+        gemm(x, tokens, cols, w.rows(), (n0, valid, k0, kc, pack, base, tmp) ->
+                Widen.run(w, ((long) (n0 / NR) * cols + k0) * NR, kc * NR, pack, base), y, false);
     }
 
     /** y[T, rows] = x[T, cols] * w^T for a heap matrix w[rows, cols]. */
@@ -64,11 +77,11 @@ public final class Gemm {
                 if (r < valid) {
                     src.read(n0 + r, k0, kc, tmp, 0);
                     for (int k = 0; k < kc; k++) {
-                        pack[base + k * NR + r] = tmp[k];
+                        pack.setAtIndex(ValueLayout.JAVA_FLOAT, base + k * NR + r, tmp[k]);
                     }
                 } else {
                     for (int k = 0; k < kc; k++) {
-                        pack[base + k * NR + r] = 0f;
+                        pack.setAtIndex(ValueLayout.JAVA_FLOAT, base + k * NR + r, 0f);
                     }
                 }
             }
@@ -76,9 +89,9 @@ public final class Gemm {
         gemm(x, tokens, cols, rows, transposed, y, false);
     }
 
-    /** dx[T, cols] += dy[T, rows] * W: the input gradient of y = x W^T, streaming W by rows. */
+    /** dx[T, cols] += dy[T, rows] * W: the input gradient of y = x W^T. */
     public static void matmulAdd(float[] dy, int tokens, Weight w, float[] dx) {
-        gemm(dy, tokens, w.rows(), w.cols(), rowPanels((r, k0, n, dst, off) -> Widen.segment(w, r, k0, n, dst, off)), dx, true);
+        gemm(dy, tokens, w.rows(), w.cols(), transposedPanels(w), dx, true);
     }
 
     /** dx[T, cols] += dy[T, rows] * w for a heap matrix w[rows, cols]. */
@@ -87,14 +100,37 @@ public final class Gemm {
         gemm(dy, tokens, rows, cols, rowPanels((r, k0, n, dst, off) -> System.arraycopy(w, r * c + k0, dst, off, n)), dx, true);
     }
 
+    /**
+     * Panels of B = W for the input gradient: each 16 x 16 tile of a weight panel (16 rows, 16
+     * columns, stored column-major) is widened into tmp[0, 256) and transposed into 16 rows of B,
+     * each assembled in tmp[256, 272).
+     */
+    private static Packer transposedPanels(Weight w) {
+        int cols = w.cols();
+        return (n0, valid, k0, kc, pack, base, tmp) -> {
+            for (int g = 0; g < kc; g += NR) {
+                int rn = Math.min(NR, kc - g);
+                Widen.run(w, ((long) ((k0 + g) / NR) * cols + n0) * NR, valid * NR, tmp, 0);
+                int row = NR * NR;
+                for (int r = 0; r < rn; r++) {
+                    for (int j = 0; j < NR; j++) {
+                        tmp[row + j] = j < valid ? tmp[j * NR + r] : 0f;
+                    }
+                    MemorySegment.copy(tmp, row, pack, ValueLayout.JAVA_FLOAT, (base + (long) (g + r) * NR) * 4, NR);
+                }
+            }
+        };
+    }
+
     /** Panels of B = W itself: row k of W, 16 columns at a time, is already k-major. */
     private static Packer rowPanels(RowSource src) {
         return (n0, valid, k0, kc, pack, base, tmp) -> {
             for (int k = 0; k < kc; k++) {
-                src.read(k0 + k, n0, valid, pack, base + k * NR);
+                src.read(k0 + k, n0, valid, tmp, 0);
                 for (int r = valid; r < NR; r++) {
-                    pack[base + k * NR + r] = 0f;
+                    tmp[r] = 0f;
                 }
+                MemorySegment.copy(tmp, 0, pack, ValueLayout.JAVA_FLOAT, (base + (long) k * NR) * 4, NR);
             }
         };
     }
@@ -124,6 +160,19 @@ public final class Gemm {
         Parallel.forRange(tasks, b -> packedBlock(x, tokens, kDim, n, packer, y, b, accumulate));
     }
 
+    /**
+     * The packed panels live off-heap, 64-byte aligned: a heap array's alignment is left to the
+     * collector, and a panel row split across two cache lines halves the kernel's load rate.
+     */
+    private static MemorySegment packScratch(long floats) {
+        MemorySegment s = PACK.get();
+        if (s.byteSize() < floats * 4) {
+            s = Arena.ofAuto().allocate(floats * 4, 64);
+            PACK.set(s);
+        }
+        return s;
+    }
+
     private static float[] scratch(int which, int n) {
         float[][] s = SCRATCH.get();
         if (s[which].length < n) {
@@ -137,8 +186,8 @@ public final class Gemm {
         int o0 = block * NB;
         int nb = Math.min(NB, rows - o0);
         int panels = (nb + NR - 1) / NR;
-        float[] pack = scratch(0, panels * NR * KC);
-        float[] tmp = scratch(1, KC);
+        MemorySegment pack = packScratch(panels * NR * KC);
+        float[] tmp = scratch(1, Math.max(KC, NR * NR + NR));
         for (int k0 = 0; k0 < cols; k0 += KC) {
             int kc = Math.min(KC, cols - k0);
             for (int p = 0; p < panels; p++) {
@@ -149,32 +198,33 @@ public final class Gemm {
                 int m = Math.min(MR, tokens - t0);
                 for (int p = 0; p < panels; p++) {
                     int valid = Math.min(NR, nb - p * NR);
-                    int yOff = t0 * rows + o0 + p * NR;
-                    int xOff = t0 * cols + k0;
-                    if (m == MR && valid == NR) {
-                        kernel6x16(x, xOff, cols, pack, p * NR * kc, kc, y, yOff, rows, first);
-                    } else {
-                        for (int u = 0; u < m; u++) {
-                            kernel1x16(x, xOff + u * cols, pack, p * NR * kc, kc, y, yOff + u * rows, valid, first);
-                        }
-                    }
+                    kernel6x16(x, t0 * cols + k0, cols, m, pack, p * NR * kc, kc, y, t0 * rows + o0 + p * NR, rows, valid, first);
                 }
             }
         }
     }
 
-    private static void kernel6x16(float[] x, int x0, int xs, float[] pk, int p0, int kc, float[] y, int y0, int ys,
-                                   boolean first) {
+    /**
+     * m (1..6) tokens against one packed panel, writing the first `valid` of its 16 rows. With fewer
+     * than six tokens the last one is repeated and the extra results dropped: cheaper than a
+     * narrower kernel that would reload the panel per token.
+     */
+    private static void kernel6x16(float[] x, int x0, int xs, int m, MemorySegment pk, long p0, int kc, float[] y, int y0, int ys,
+                                   int valid, boolean first) {
         FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
         FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
         FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
         FloatVector c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
         FloatVector c40 = FloatVector.zero(F), c41 = FloatVector.zero(F);
         FloatVector c50 = FloatVector.zero(F), c51 = FloatVector.zero(F);
-        int x1 = x0 + xs, x2 = x1 + xs, x3 = x2 + xs, x4 = x3 + xs, x5 = x4 + xs;
+        int x1 = x0 + Math.min(1, m - 1) * xs;
+        int x2 = x0 + Math.min(2, m - 1) * xs;
+        int x3 = x0 + Math.min(3, m - 1) * xs;
+        int x4 = x0 + Math.min(4, m - 1) * xs;
+        int x5 = x0 + Math.min(5, m - 1) * xs;
         for (int k = 0; k < kc; k++) {
-            FloatVector b0 = FloatVector.fromArray(F, pk, p0 + k * NR);
-            FloatVector b1 = FloatVector.fromArray(F, pk, p0 + k * NR + LANES);
+            FloatVector b0 = FloatVector.fromMemorySegment(F, pk, (p0 + k * NR) * 4, ByteOrder.LITTLE_ENDIAN);
+            FloatVector b1 = FloatVector.fromMemorySegment(F, pk, (p0 + k * NR + LANES) * 4, ByteOrder.LITTLE_ENDIAN);
             FloatVector a = FloatVector.broadcast(F, x[x0 + k]);
             c00 = a.fma(b0, c00);
             c01 = a.fma(b1, c01);
@@ -194,100 +244,106 @@ public final class Gemm {
             c50 = a.fma(b0, c50);
             c51 = a.fma(b1, c51);
         }
-        store(c00, y, y0, first);
-        store(c01, y, y0 + LANES, first);
-        store(c10, y, y0 + ys, first);
-        store(c11, y, y0 + ys + LANES, first);
-        store(c20, y, y0 + 2 * ys, first);
-        store(c21, y, y0 + 2 * ys + LANES, first);
-        store(c30, y, y0 + 3 * ys, first);
-        store(c31, y, y0 + 3 * ys + LANES, first);
-        store(c40, y, y0 + 4 * ys, first);
-        store(c41, y, y0 + 4 * ys + LANES, first);
-        store(c50, y, y0 + 5 * ys, first);
-        store(c51, y, y0 + 5 * ys + LANES, first);
+        if (m == MR && valid == NR) {
+            store(c00, y, y0, first);
+            store(c01, y, y0 + LANES, first);
+            store(c10, y, y0 + ys, first);
+            store(c11, y, y0 + ys + LANES, first);
+            store(c20, y, y0 + 2 * ys, first);
+            store(c21, y, y0 + 2 * ys + LANES, first);
+            store(c30, y, y0 + 3 * ys, first);
+            store(c31, y, y0 + 3 * ys + LANES, first);
+            store(c40, y, y0 + 4 * ys, first);
+            store(c41, y, y0 + 4 * ys + LANES, first);
+            store(c50, y, y0 + 5 * ys, first);
+            store(c51, y, y0 + 5 * ys + LANES, first);
+            return;
+        }
+        float[] tile = scratch(2, MR * NR);
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, LANES);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + LANES);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + LANES);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + LANES);
+        c40.intoArray(tile, 4 * NR);
+        c41.intoArray(tile, 4 * NR + LANES);
+        c50.intoArray(tile, 5 * NR);
+        c51.intoArray(tile, 5 * NR + LANES);
+        storeTile(tile, m, valid, y, y0, ys, first);
     }
 
     private static void store(FloatVector c, float[] y, int off, boolean first) {
         (first ? c : c.add(FloatVector.fromArray(F, y, off))).intoArray(y, off);
     }
 
-    /** One token against one panel; writes only the first `valid` of its 16 rows. */
-    private static void kernel1x16(float[] x, int x0, float[] pk, int p0, int kc, float[] y, int y0, int valid,
-                                   boolean first) {
-        FloatVector c0 = FloatVector.zero(F), c1 = FloatVector.zero(F);
-        for (int k = 0; k < kc; k++) {
-            FloatVector a = FloatVector.broadcast(F, x[x0 + k]);
-            c0 = a.fma(FloatVector.fromArray(F, pk, p0 + k * NR), c0);
-            c1 = a.fma(FloatVector.fromArray(F, pk, p0 + k * NR + LANES), c1);
-        }
-        float[] out = scratch(2, NR);
-        c0.intoArray(out, 0);
-        c1.intoArray(out, LANES);
-        for (int r = 0; r < valid; r++) {
-            y[y0 + r] = first ? out[r] : y[y0 + r] + out[r];
+    /** The first m token rows and `valid` columns of a 16-wide tile into y (adding unless first). */
+    private static void storeTile(float[] tile, int m, int valid, float[] y, int y0, int ys, boolean first) {
+        for (int i = 0; i < m; i++) {
+            for (int r = 0; r < valid; r++) {
+                int o = y0 + i * ys + r;
+                y[o] = first ? tile[i * NR + r] : tile[i * NR + r] + y[o];
+            }
         }
     }
 
-    /**
-     * Decoding with BF16 weights: bound by reading the weights, so each row is widened in
-     * registers straight from the mapped file and dotted with every token (four at a time), with
-     * no copy.
-     */
-    private static void dotBf16(float[] x, int tokens, Weight w, float[] y) {
+    /** Decoding: each panel is read once, widened in registers and used for up to four tokens at a time. */
+    private static void stream(float[] x, int tokens, Weight w, float[] y) {
         int rows = w.rows();
         int cols = w.cols();
         checkSizes(x, tokens, cols, y, rows);
-        int rb = 64;
-        Parallel.forRange((rows + rb - 1) / rb, b -> {
-            int end = Math.min(rows, (b + 1) * rb);
-            for (int r = b * rb; r < end; r++) {
-                long base = (long) r * cols * 2;
-                int t = 0;
-                for (; t + 4 <= tokens; t += 4) {
-                    dotRow4(x, t, cols, w, base, y, rows, r);
-                }
-                for (; t < tokens; t++) {
-                    y[t * rows + r] = dotRow1(x, t * cols, cols, w.data(), base);
+        int panels = Weight.panels(rows);
+        Parallel.forRange((panels + STREAM_PANELS - 1) / STREAM_PANELS, b -> {
+            int end = Math.min(panels, (b + 1) * STREAM_PANELS);
+            for (int p = b * STREAM_PANELS; p < end; p++) {
+                for (int t0 = 0; t0 < tokens; t0 += 4) {
+                    stream4x16(x, t0, Math.min(4, tokens - t0), cols, w, p, y, rows);
                 }
             }
         });
     }
 
-    /** One BF16 row (at byte offset base) against one token. */
-    private static float dotRow1(float[] x, int xo, int cols, java.lang.foreign.MemorySegment w, long base) {
-        FloatVector a0 = FloatVector.zero(F);
-        FloatVector a1 = FloatVector.zero(F);
-        for (int k = 0; k < cols; k += 2 * LANES) {
-            a0 = Widen.bf16(w, base + 2L * k).fma(FloatVector.fromArray(F, x, xo + k), a0);
-            a1 = Widen.bf16(w, base + 2L * (k + LANES)).fma(FloatVector.fromArray(F, x, xo + k + LANES), a1);
-        }
-        return VectorMath.sum(a0.add(a1));
-    }
-
-    /** One BF16 row against four tokens: each widened weight vector serves all four. */
-    private static void dotRow4(float[] x, int t0, int cols, Weight w, long base, float[] y, int rows, int r) {
-        FloatVector a0 = FloatVector.zero(F), b0 = a0, a1 = a0, b1 = a0, a2 = a0, b2 = a0, a3 = a0, b3 = a0;
+    /** m (1..4) tokens against panel p, in KC blocks summed as {@link #kernel6x16} sums them. */
+    private static void stream4x16(float[] x, int t0, int m, int cols, Weight w, int p, float[] y, int rows) {
         int x0 = t0 * cols;
-        int x1 = x0 + cols;
-        int x2 = x1 + cols;
-        int x3 = x2 + cols;
-        for (int k = 0; k < cols; k += 2 * LANES) {
-            FloatVector w0 = Widen.bf16(w.data(), base + 2L * k);
-            FloatVector w1 = Widen.bf16(w.data(), base + 2L * (k + LANES));
-            a0 = w0.fma(FloatVector.fromArray(F, x, x0 + k), a0);
-            b0 = w1.fma(FloatVector.fromArray(F, x, x0 + k + LANES), b0);
-            a1 = w0.fma(FloatVector.fromArray(F, x, x1 + k), a1);
-            b1 = w1.fma(FloatVector.fromArray(F, x, x1 + k + LANES), b1);
-            a2 = w0.fma(FloatVector.fromArray(F, x, x2 + k), a2);
-            b2 = w1.fma(FloatVector.fromArray(F, x, x2 + k + LANES), b2);
-            a3 = w0.fma(FloatVector.fromArray(F, x, x3 + k), a3);
-            b3 = w1.fma(FloatVector.fromArray(F, x, x3 + k + LANES), b3);
+        int x1 = x0 + Math.min(1, m - 1) * cols;
+        int x2 = x0 + Math.min(2, m - 1) * cols;
+        int x3 = x0 + Math.min(3, m - 1) * cols;
+        int valid = Math.min(NR, rows - p * NR);
+        int y0 = t0 * rows + p * NR;
+        float[] tile = scratch(2, MR * NR);
+        for (int k0 = 0; k0 < cols; k0 += KC) {
+            int kend = Math.min(cols, k0 + KC);
+            FloatVector c00 = FloatVector.zero(F), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+            long i = ((long) p * cols + k0) * NR;
+            for (int k = k0; k < kend; k++, i += NR) {
+                FloatVector b0 = Widen.lanes(w, i);
+                FloatVector b1 = Widen.lanes(w, i + LANES);
+                FloatVector a = FloatVector.broadcast(F, x[x0 + k]);
+                c00 = a.fma(b0, c00);
+                c01 = a.fma(b1, c01);
+                a = FloatVector.broadcast(F, x[x1 + k]);
+                c10 = a.fma(b0, c10);
+                c11 = a.fma(b1, c11);
+                a = FloatVector.broadcast(F, x[x2 + k]);
+                c20 = a.fma(b0, c20);
+                c21 = a.fma(b1, c21);
+                a = FloatVector.broadcast(F, x[x3 + k]);
+                c30 = a.fma(b0, c30);
+                c31 = a.fma(b1, c31);
+            }
+            c00.intoArray(tile, 0);
+            c01.intoArray(tile, LANES);
+            c10.intoArray(tile, NR);
+            c11.intoArray(tile, NR + LANES);
+            c20.intoArray(tile, 2 * NR);
+            c21.intoArray(tile, 2 * NR + LANES);
+            c30.intoArray(tile, 3 * NR);
+            c31.intoArray(tile, 3 * NR + LANES);
+            storeTile(tile, m, valid, y, y0, rows, k0 == 0);
         }
-        y[t0 * rows + r] = VectorMath.sum(a0.add(b0));
-        y[(t0 + 1) * rows + r] = VectorMath.sum(a1.add(b1));
-        y[(t0 + 2) * rows + r] = VectorMath.sum(a2.add(b2));
-        y[(t0 + 3) * rows + r] = VectorMath.sum(a3.add(b3));
     }
 
     /** Few tokens: each weight row is widened once and dotted with every token. */

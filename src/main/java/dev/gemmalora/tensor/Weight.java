@@ -2,49 +2,127 @@ package dev.gemmalora.tensor;
 
 import dev.gemmalora.io.DType;
 import dev.gemmalora.io.TensorData;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 
 /**
- * A frozen matrix [rows, cols] in its stored dtype (usually a slice of a memory-mapped file).
- * Linear layers keep HF's layout: rows = out features, cols = in features.
+ * A frozen matrix [rows, cols] (HF's layout: rows = out features, cols = in features), repacked once
+ * at load into the layout the GEMM kernels read: panels of {@value #PANEL} rows, each stored
+ * column-major, so element (r, c) sits at ((r / 16) * cols + c) * 16 + r % 16. The forward kernels
+ * then read contiguous 16-row slices with no per-call transposition. BF16 stays BF16 (widened in
+ * registers); F32 and F16 are held as F32. Rows are zero-padded to a whole panel.
  */
-public record Weight(String name, DType dtype, int rows, int cols, MemorySegment data) {
+public final class Weight {
+    public static final int PANEL = 16;
     static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
+    private final String name;
+    private final DType dtype;
+    private final int rows;
+    private final int cols;
+    private final MemorySegment data;
+
+    private Weight(String name, DType dtype, int rows, int cols, MemorySegment data) {
+        this.name = name;
+        this.dtype = dtype;
+        this.rows = rows;
+        this.cols = cols;
+        this.data = data;
+    }
+
+    /** An all-zero weight in panel layout, for callers that fill {@link #data()} themselves. */
+    public static Weight allocate(String name, DType dtype, int rows, int cols) {
+        DType held = dtype == DType.BF16 ? DType.BF16 : DType.F32;
+        long elements = (long) panels(rows) * PANEL * cols;
+        return new Weight(name, held, rows, cols, Arena.ofAuto().allocate(elements * held.bytes, 64));
+    }
+
+    /**
+     * Repacks a stored 2-D tensor. A memory-mapped source is released from memory afterwards, so the
+     * model is resident once (as panels), not twice.
+     */
     public static Weight of(TensorData t) {
         if (t.shape().length != 2) {
             throw new IllegalArgumentException(t.name() + ": expected a 2-D tensor, got shape " + java.util.Arrays.toString(t.shape()));
         }
-        return new Weight(t.name(), t.dtype(), t.dim(0), t.dim(1), t.data());
+        Weight w = allocate(t.name(), t.dtype(), t.dim(0), t.dim(1));
+        Parallel.forRange(panels(w.rows), p -> w.packPanel(t, p));
+        if (t.data().isMapped()) {
+            t.data().unload();
+        }
+        return w;
+    }
+
+    private void packPanel(TensorData t, int p) {
+        int r0 = p * PANEL;
+        int n = Math.min(PANEL, rows - r0);
+        long base = (long) p * cols * PANEL;
+        if (dtype == DType.BF16) {
+            short[] row = new short[cols];
+            short[] panel = new short[cols * PANEL];
+            for (int r = 0; r < n; r++) {
+                MemorySegment.copy(t.data(), I16, (long) (r0 + r) * cols * 2, row, 0, cols);
+                for (int c = 0; c < cols; c++) {
+                    panel[c * PANEL + r] = row[c];
+                }
+            }
+            MemorySegment.copy(panel, 0, data, I16, base * 2, panel.length);
+        } else {
+            float[] panel = new float[cols * PANEL];
+            for (int r = 0; r < n; r++) {
+                long src = (long) (r0 + r) * cols;
+                for (int c = 0; c < cols; c++) {
+                    panel[c * PANEL + r] = t.get(src + c);
+                }
+            }
+            MemorySegment.copy(panel, 0, data, F32, base * 4, panel.length);
+        }
+    }
+
+    static int panels(int rows) {
+        return (rows + PANEL - 1) / PANEL;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    /** BF16 or F32: the dtype of the panels. */
+    public DType dtype() {
+        return dtype;
+    }
+
+    public int rows() {
+        return rows;
+    }
+
+    public int cols() {
+        return cols;
+    }
+
+    /** The panels; padding rows are zero. */
+    public MemorySegment data() {
+        return data;
+    }
+
+    /** Element index of (r, c) in {@link #data()}. */
+    long index(int r, int c) {
+        return ((long) (r / PANEL) * cols + c) * PANEL + r % PANEL;
     }
 
     public float get(int r, int c) {
-        long i = (long) r * cols + c;
-        return switch (dtype) {
-            case F32 -> data.getAtIndex(F32, i);
-            case BF16 -> DType.bf16ToFloat(data.getAtIndex(I16, i));
-            case F16 -> Float.float16ToFloat(data.getAtIndex(I16, i));
-        };
+        long i = index(r, c);
+        return dtype == DType.BF16 ? DType.bf16ToFloat(data.getAtIndex(I16, i)) : data.getAtIndex(F32, i);
     }
 
-    /** Widens row r into dst[off .. off+cols). */
+    /** Widens row r into dst[off .. off+cols) (an embedding lookup: a strided read, used for few rows). */
     public void row(int r, float[] dst, int off) {
-        long base = (long) r * cols;
-        switch (dtype) {
-            case F32 -> MemorySegment.copy(data, F32, base * 4, dst, off, cols);
-            case BF16 -> {
-                for (int c = 0; c < cols; c++) {
-                    dst[off + c] = DType.bf16ToFloat(data.getAtIndex(I16, base + c));
-                }
-            }
-            case F16 -> {
-                for (int c = 0; c < cols; c++) {
-                    dst[off + c] = Float.float16ToFloat(data.getAtIndex(I16, base + c));
-                }
-            }
+        long i = index(r, 0);
+        for (int c = 0; c < cols; c++, i += PANEL) {
+            dst[off + c] = dtype == DType.BF16 ? DType.bf16ToFloat(data.getAtIndex(I16, i)) : data.getAtIndex(F32, i);
         }
     }
 }

@@ -9,7 +9,7 @@ import jdk.incubator.vector.ShortVector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
-/** Widens stored rows (BF16, F16, F32) to fp32 with the Vector API. */
+/** Widens stored weights (BF16 or F32 panels) to fp32 with the Vector API. */
 final class Widen {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
     private static final VectorSpecies<Short> S = ShortVector.SPECIES_128;
@@ -25,29 +25,30 @@ final class Widen {
         return ((IntVector) s.convertShape(VectorOperators.S2I, I, 0)).lanewise(VectorOperators.LSHL, 16).reinterpretAsFloats();
     }
 
-    /** dst[off + i] = w[row, i] for i in [0, cols). */
-    static void row(Weight w, int row, float[] dst, int off) {
-        segment(w, row, 0, w.cols(), dst, off);
+    /** Eight weights of w starting at element index i of its panels, as fp32 lanes. */
+    static FloatVector lanes(Weight w, long i) {
+        return w.dtype() == DType.BF16 ? bf16(w.data(), i * 2) : FloatVector.fromMemorySegment(F, w.data(), i * 4, ByteOrder.LITTLE_ENDIAN);
     }
 
-    /** dst[off + i] = w[row, col0 + i] for i in [0, cols). */
-    static void segment(Weight w, int row, int col0, int cols, float[] dst, int off) {
-        MemorySegment seg = w.data();
-        long base = (long) row * w.cols() + col0;
+    /** Like {@link #run(Weight, long, int, float[], int)}, into a segment at float index off. */
+    static void run(Weight w, long i, int n, MemorySegment dst, long off) {
         if (w.dtype() == DType.BF16) {
-            int i = 0;
-            for (; i + 8 <= cols; i += 8) {
-                bf16(seg, (base + i) * 2).intoArray(dst, off + i);
+            for (int k = 0; k < n; k += 8) {
+                bf16(w.data(), (i + k) * 2).intoMemorySegment(dst, (off + k) * 4, ByteOrder.LITTLE_ENDIAN);
             }
-            for (; i < cols; i++) {
-                dst[off + i] = DType.bf16ToFloat(seg.getAtIndex(Weight.I16, base + i));
-            }
-        } else if (w.dtype() == DType.F32) {
-            MemorySegment.copy(seg, Weight.F32, base * 4, dst, off, cols);
         } else {
-            for (int i = 0; i < cols; i++) {
-                dst[off + i] = w.get(row, col0 + i);
+            MemorySegment.copy(w.data(), i * 4, dst, off * 4, n * 4L);
+        }
+    }
+
+    /** dst[off .. off+n) = the n panel elements of w starting at element index i (n a multiple of 8). */
+    static void run(Weight w, long i, int n, float[] dst, int off) {
+        if (w.dtype() == DType.BF16) {
+            for (int k = 0; k < n; k += 8) {
+                bf16(w.data(), (i + k) * 2).intoArray(dst, off + k);
             }
+        } else {
+            MemorySegment.copy(w.data(), Weight.F32, i * 4, dst, off, n);
         }
     }
 }

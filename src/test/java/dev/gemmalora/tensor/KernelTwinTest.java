@@ -1,5 +1,6 @@
 package dev.gemmalora.tensor;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -67,6 +68,42 @@ class KernelTwinTest {
         float[] got2 = start.clone();
         Gemm.matmulAdd(dy, tokens, heap, rows, cols, got2);
         assertClose(want, got2, 1e-4 * Math.sqrt(rows));
+    }
+
+    /** The panel repacking keeps every element where HF's row-major layout has it. */
+    @ParameterizedTest
+    @CsvSource({"1,5,F32", "17,9,BF16", "33,300,F16", "48,64,BF16"})
+    void packedWeightKeepsEveryElement(int rows, int cols, String dtype) {
+        TensorData t = TensorData.ofFloats("w", DType.valueOf(dtype), random(new Random(rows), rows * cols), rows, cols);
+        Weight w = Weight.of(t);
+        float[] row = new float[cols];
+        for (int r = 0; r < rows; r++) {
+            w.row(r, row, 0);
+            for (int c = 0; c < cols; c++) {
+                assertEquals(t.get((long) r * cols + c), w.get(r, c));
+                assertEquals(t.get((long) r * cols + c), row[c]);
+            }
+        }
+    }
+
+    /** A token's output is the same bits whether decoded alone, in a few, or in a large batch. */
+    @ParameterizedTest
+    @CsvSource({"BF16,40,600", "F32,33,257"})
+    void resultDoesNotDependOnTheBatch(String dtype, int rows, int cols) {
+        Random r = new Random(5);
+        Weight w = Weight.of(TensorData.ofFloats("w", DType.valueOf(dtype), random(r, rows * cols), rows, cols));
+        int tokens = 13;
+        float[] x = random(r, tokens * cols);
+        float[] all = new float[tokens * rows];
+        Gemm.matmulT(x, tokens, w, all);
+        for (int t = 0; t < tokens; t++) {
+            float[] one = new float[rows];
+            Gemm.matmulT(java.util.Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1, w, one);
+            assertArrayEquals(java.util.Arrays.copyOfRange(all, t * rows, (t + 1) * rows), one, "token " + t);
+        }
+        float[] three = new float[3 * rows];
+        Gemm.matmulT(java.util.Arrays.copyOfRange(x, 0, 3 * cols), 3, w, three);
+        assertArrayEquals(java.util.Arrays.copyOfRange(all, 0, 3 * rows), three);
     }
 
     @ParameterizedTest
