@@ -104,6 +104,27 @@ class GoldenParityTest {
         assertRelative(results().get("base_loss").asDouble(), CrossEntropy.loss(model, hidden, batch.labels()), 1e-5, "base loss");
     }
 
+    /** Skipping padding changes nothing at real tokens (same bits: the kernels are batch-invariant). */
+    @Test
+    void skippingPaddingKeepsEveryRealPosition() {
+        int b = batch.ids().length;
+        int len = batch.ids()[0].length;
+        int h = model.config().hidden();
+        float[] full = model.forward(batch.ids(), batch.mask(), KvCache.forModel(model.config(), b, len), null);
+        float[] skipped = model.forwardSkippingPadding(batch.ids(), batch.mask(), KvCache.forModel(model.config(), b, len));
+        int padded = 0;
+        for (int r = 0; r < b; r++) {
+            for (int i = 0; i < len; i++) {
+                int off = (r * len + i) * h;
+                float[] want = batch.mask()[r][i] != 0 ? java.util.Arrays.copyOfRange(full, off, off + h) : new float[h];
+                padded += batch.mask()[r][i] == 0 ? 1 : 0;
+                org.junit.jupiter.api.Assertions.assertArrayEquals(want, java.util.Arrays.copyOfRange(skipped, off, off + h),
+                        "row " + r + " position " + i);
+            }
+        }
+        assertTrue(padded > 0, "the golden batch has padding");
+    }
+
     @Test
     void loraUnmergedMatchesLogitsAndLoss() {
         LoraAdapter adapter = LoraAdapter.load(t1.resolve("adapter"), model);

@@ -136,7 +136,7 @@ public final class LogLikelihood {
             }
         }
         KvCache cache = ctxCache.fanOut(0, nb, len);
-        float[] hidden = model.forward(ids, mask, cache, null);
+        float[] hidden = model.forwardSkippingPadding(ids, mask, cache);
         positions += need.size();
         logitPositions += need.size();
         int vocab = model.config().vocabSize();

@@ -37,26 +37,41 @@ public final class DecoderLayer {
 
     /** x[B*T, hidden] -> the layer's output; new keys and values are stored in the cache. */
     float[] forward(Gemma2Model m, float[] x, int batch, int tokens, KvCache cache) {
-        return forward(m, x, batch, tokens, cache, null, 0);
+        return forward(m, x, batch, tokens, cache, null, 0, null);
+    }
+
+    /**
+     * Inference on a padded batch: x holds only the real tokens, rows[i] being the index in B*T of
+     * x's row i. Every op but attention works token by token, so padding is never projected;
+     * attention sees queries, keys and values in the full layout (padding zero and masked).
+     */
+    float[] forward(Gemma2Model m, float[] x, int batch, int tokens, KvCache cache, int[] rows) {
+        return forward(m, x, batch, tokens, cache, null, 0, rows);
+    }
+
+    float[] forward(Gemma2Model m, float[] x, int batch, int tokens, KvCache cache, LayerTape tape, long seed) {
+        return forward(m, x, batch, tokens, cache, tape, seed, null);
     }
 
     /**
      * The forward pass; with a tape it also records what backward needs (seed fixes the adapters'
      * dropout, so recomputing under gradient checkpointing reproduces it).
      */
-    float[] forward(Gemma2Model m, float[] x, int batch, int tokens, KvCache cache, LayerTape tape, long seed) {
+    private float[] forward(Gemma2Model m, float[] x, int batch, int tokens, KvCache cache, LayerTape tape, long seed, int[] rows) {
         Gemma2Config c = m.config();
-        int n = batch * tokens;
+        int full = batch * tokens;
+        int n = rows == null ? full : rows.length;
         Adapter.Saved[] sv = tape == null ? null : tape.saved;
         float[] h = Ops.rmsNorm(x, n, c.hidden(), inputNorm, c.rmsEps());
-        float[] qs = q.forward(h, n, sv, 0, seed);
-        float[] ks = k.forward(h, n, sv, 1, seed + 1);
-        float[] vs = v.forward(h, n, sv, 2, seed + 2);
-        m.rope().apply(qs, n, tokens, c.heads(), cache.length(), 1);
-        m.rope().apply(ks, n, tokens, c.kvHeads(), cache.length(), 1);
+        float[] qs = Ops.scatterRows(q.forward(h, n, sv, 0, seed), rows, full, c.qDim());
+        float[] ks = Ops.scatterRows(k.forward(h, n, sv, 1, seed + 1), rows, full, c.kvDim());
+        float[] vs = Ops.scatterRows(v.forward(h, n, sv, 2, seed + 2), rows, full, c.kvDim());
+        m.rope().apply(qs, full, tokens, c.heads(), cache.length(), 1);
+        m.rope().apply(ks, full, tokens, c.kvHeads(), cache.length(), 1);
         cache.store(index, ks, vs, tokens);
         float[][][][] probs = tape == null ? null : new float[batch][c.heads()][tokens][cache.length() + tokens];
-        float[] att = m.attention().forward(qs, batch, tokens, cache, index, c.isSliding(index), c.slidingWindow(), probs);
+        float[] att = Ops.gatherRows(m.attention().forward(qs, batch, tokens, cache, index, c.isSliding(index), c.slidingWindow(), probs),
+                rows, c.qDim());
         float[] oOut = o.forward(att, n, sv, 3, seed + 3);
         float[] a = Ops.rmsNorm(oOut, n, c.hidden(), postAttnNorm, c.rmsEps());
         Ops.addInPlace(a, x);

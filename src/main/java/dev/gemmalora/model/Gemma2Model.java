@@ -170,28 +170,62 @@ public final class Gemma2Model {
     /**
      * Runs new tokens ids[B][T] (mask[B][T], 1 = real token, or null for all real) after what the
      * cache holds, appends their keys and values, and returns the final-normed hidden states
-     * [B*T, hidden]. hiddenStates, if non-null, is told each layer's input and then the output.
+     * [B*T, hidden], padded positions included (as HF computes them). hiddenStates, if non-null, is
+     * told each layer's input and then the output.
      */
     public float[] forward(int[][] ids, int[][] mask, KvCache cache, HiddenStates hiddenStates) {
+        return forward(ids, mask, cache, hiddenStates, false);
+    }
+
+    /**
+     * Like {@link #forward(int[][], int[][], KvCache, HiddenStates)} but the padded positions are
+     * never computed (their hidden states are zero): for scoring ragged batches, where padding is
+     * often half the tokens.
+     */
+    public float[] forwardSkippingPadding(int[][] ids, int[][] mask, KvCache cache) {
+        return forward(ids, mask, cache, null, true);
+    }
+
+    private float[] forward(int[][] ids, int[][] mask, KvCache cache, HiddenStates hiddenStates, boolean skipPadding) {
         int batch = ids.length;
         int tokens = ids[0].length;
         if (cache.batch() != batch) {
             throw new IllegalArgumentException("cache has " + cache.batch() + " rows, batch has " + batch);
         }
         cache.reserve(tokens, mask);
-        float[] x = embed(ids);
+        int[] rows = skipPadding ? realRows(mask, tokens) : null;
+        int h = config.hidden();
+        float[] x = Ops.gatherRows(embed(ids), rows, h);
+        int n = rows == null ? batch * tokens : rows.length;
         for (DecoderLayer layer : layers) {
             if (hiddenStates != null) {
                 hiddenStates.accept(layer.index, x);
             }
-            x = layer.forward(this, x, batch, tokens, cache);
+            x = layer.forward(this, x, batch, tokens, cache, rows);
         }
         cache.advance(tokens);
-        float[] out = Ops.rmsNorm(x, batch * tokens, config.hidden(), finalNorm, config.rmsEps());
+        float[] out = Ops.scatterRows(Ops.rmsNorm(x, n, h, finalNorm, config.rmsEps()), rows, batch * tokens, h);
         if (hiddenStates != null) {
             hiddenStates.accept(layers.length, out);
         }
         return out;
+    }
+
+    /** Indices in B*T of the unmasked tokens, or null when none is masked. */
+    private static int[] realRows(int[][] mask, int tokens) {
+        if (mask == null) {
+            return null;
+        }
+        int[] rows = new int[mask.length * tokens];
+        int n = 0;
+        for (int b = 0; b < mask.length; b++) {
+            for (int i = 0; i < tokens; i++) {
+                if (mask[b][i] != 0) {
+                    rows[n++] = b * tokens + i;
+                }
+            }
+        }
+        return n == rows.length ? null : Arrays.copyOf(rows, n);
     }
 
     /** Receives hidden states as HF's output_hidden_states lists them. */

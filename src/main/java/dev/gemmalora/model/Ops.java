@@ -73,4 +73,28 @@ public final class Ops {
             a[i] += b[i];
         }
     }
+
+    /** The given rows of x[*, width], in order; x itself when rows is null. */
+    public static float[] gatherRows(float[] x, int[] rows, int width) {
+        if (rows == null) {
+            return x;
+        }
+        float[] out = new float[rows.length * width];
+        for (int i = 0; i < rows.length; i++) {
+            System.arraycopy(x, rows[i] * width, out, i * width, width);
+        }
+        return out;
+    }
+
+    /** x's rows placed at rows[i] of a zero [fullRows, width] array; x itself when rows is null. */
+    public static float[] scatterRows(float[] x, int[] rows, int fullRows, int width) {
+        if (rows == null) {
+            return x;
+        }
+        float[] out = new float[fullRows * width];
+        for (int i = 0; i < rows.length; i++) {
+            System.arraycopy(x, i * width, out, rows[i] * width, width);
+        }
+        return out;
+    }
 }

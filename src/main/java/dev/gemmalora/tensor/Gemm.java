@@ -24,8 +24,11 @@ public final class Gemm {
     private static final int NR = Weight.PANEL;
     private static final int KC = 256;
     private static final int NB = 64;
-    /** Up to this many tokens the panels are read once, widened in registers, with no scratch. */
-    private static final int STREAM_MAX_TOKENS = 4;
+    /**
+     * Up to this many tokens, widening in registers (which overlaps reading the weights) beats
+     * widening into the scratch once and running the faster fp32 kernel.
+     */
+    private static final int STREAM_MAX_TOKENS = 16;
     /** Panels per task on the streaming path. */
     private static final int STREAM_PANELS = 8;
     /** Rows widened at once on the few-token path for heap matrices: about 256 KiB of fp32. */
@@ -289,61 +292,112 @@ public final class Gemm {
         }
     }
 
-    /** Decoding: each panel is read once, widened in registers and used for up to four tokens at a time. */
+    /**
+     * Few tokens: each KC block of a panel is read from memory once, widened in registers and used
+     * for every token while it sits in L1, so reading the weights overlaps the arithmetic.
+     */
     private static void stream(float[] x, int tokens, Weight w, float[] y) {
         int rows = w.rows();
         int cols = w.cols();
         checkSizes(x, tokens, cols, y, rows);
         int panels = Weight.panels(rows);
         Parallel.forRange((panels + STREAM_PANELS - 1) / STREAM_PANELS, b -> {
+            float[] tile = scratch(2, MR * NR);
             int end = Math.min(panels, (b + 1) * STREAM_PANELS);
             for (int p = b * STREAM_PANELS; p < end; p++) {
-                for (int t0 = 0; t0 < tokens; t0 += 4) {
-                    stream4x16(x, t0, Math.min(4, tokens - t0), cols, w, p, y, rows);
+                int valid = Math.min(NR, rows - p * NR);
+                for (int k0 = 0; k0 < cols; k0 += KC) {
+                    int kc = Math.min(KC, cols - k0);
+                    long i = ((long) p * cols + k0) * NR;
+                    for (int t0 = 0; t0 < tokens; t0 += MR) {
+                        int m = Math.min(MR, tokens - t0);
+                        if (m > 4) {
+                            stream6x16(x, t0 * cols + k0, cols, m, w, i, kc, tile);
+                        } else {
+                            stream4x16(x, t0 * cols + k0, cols, m, w, i, kc, tile);
+                        }
+                        storeTile(tile, m, valid, y, t0 * rows + p * NR, rows, k0 == 0);
+                    }
                 }
             }
         });
     }
 
-    /** m (1..4) tokens against panel p, in KC blocks summed as {@link #kernel6x16} sums them. */
-    private static void stream4x16(float[] x, int t0, int m, int cols, Weight w, int p, float[] y, int rows) {
-        int x0 = t0 * cols;
-        int x1 = x0 + Math.min(1, m - 1) * cols;
-        int x2 = x0 + Math.min(2, m - 1) * cols;
-        int x3 = x0 + Math.min(3, m - 1) * cols;
-        int valid = Math.min(NR, rows - p * NR);
-        int y0 = t0 * rows + p * NR;
-        float[] tile = scratch(2, MR * NR);
-        for (int k0 = 0; k0 < cols; k0 += KC) {
-            int kend = Math.min(cols, k0 + KC);
-            FloatVector c00 = FloatVector.zero(F), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-            long i = ((long) p * cols + k0) * NR;
-            for (int k = k0; k < kend; k++, i += NR) {
-                FloatVector b0 = Widen.lanes(w, i);
-                FloatVector b1 = Widen.lanes(w, i + LANES);
-                FloatVector a = FloatVector.broadcast(F, x[x0 + k]);
-                c00 = a.fma(b0, c00);
-                c01 = a.fma(b1, c01);
-                a = FloatVector.broadcast(F, x[x1 + k]);
-                c10 = a.fma(b0, c10);
-                c11 = a.fma(b1, c11);
-                a = FloatVector.broadcast(F, x[x2 + k]);
-                c20 = a.fma(b0, c20);
-                c21 = a.fma(b1, c21);
-                a = FloatVector.broadcast(F, x[x3 + k]);
-                c30 = a.fma(b0, c30);
-                c31 = a.fma(b1, c31);
-            }
-            c00.intoArray(tile, 0);
-            c01.intoArray(tile, LANES);
-            c10.intoArray(tile, NR);
-            c11.intoArray(tile, NR + LANES);
-            c20.intoArray(tile, 2 * NR);
-            c21.intoArray(tile, 2 * NR + LANES);
-            c30.intoArray(tile, 3 * NR);
-            c31.intoArray(tile, 3 * NR + LANES);
-            storeTile(tile, m, valid, y, y0, rows, k0 == 0);
+    /** m (5..6) tokens against kc columns of a panel from element i, summed as {@link #kernel6x16} sums, into tile. */
+    private static void stream6x16(float[] x, int x0, int xs, int m, Weight w, long i, int kc, float[] tile) {
+        FloatVector c00 = FloatVector.zero(F), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+        int x1 = x0 + xs;
+        int x2 = x1 + xs;
+        int x3 = x2 + xs;
+        int x4 = x3 + xs;
+        int x5 = x0 + (m - 1) * xs;
+        for (int k = 0; k < kc; k++, i += NR) {
+            FloatVector b0 = Widen.lanes(w, i);
+            FloatVector b1 = Widen.lanes(w, i + LANES);
+            FloatVector a = FloatVector.broadcast(F, x[x0 + k]);
+            c00 = a.fma(b0, c00);
+            c01 = a.fma(b1, c01);
+            a = FloatVector.broadcast(F, x[x1 + k]);
+            c10 = a.fma(b0, c10);
+            c11 = a.fma(b1, c11);
+            a = FloatVector.broadcast(F, x[x2 + k]);
+            c20 = a.fma(b0, c20);
+            c21 = a.fma(b1, c21);
+            a = FloatVector.broadcast(F, x[x3 + k]);
+            c30 = a.fma(b0, c30);
+            c31 = a.fma(b1, c31);
+            a = FloatVector.broadcast(F, x[x4 + k]);
+            c40 = a.fma(b0, c40);
+            c41 = a.fma(b1, c41);
+            a = FloatVector.broadcast(F, x[x5 + k]);
+            c50 = a.fma(b0, c50);
+            c51 = a.fma(b1, c51);
         }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, LANES);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + LANES);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + LANES);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + LANES);
+        c40.intoArray(tile, 4 * NR);
+        c41.intoArray(tile, 4 * NR + LANES);
+        c50.intoArray(tile, 5 * NR);
+        c51.intoArray(tile, 5 * NR + LANES);
+    }
+
+    /** m (1..4) tokens: the same sums with a third fewer accumulators, for decoding one token at a time. */
+    private static void stream4x16(float[] x, int x0, int xs, int m, Weight w, long i, int kc, float[] tile) {
+        FloatVector c00 = FloatVector.zero(F), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+        int x1 = x0 + Math.min(1, m - 1) * xs;
+        int x2 = x0 + Math.min(2, m - 1) * xs;
+        int x3 = x0 + (m - 1) * xs;
+        for (int k = 0; k < kc; k++, i += NR) {
+            FloatVector b0 = Widen.lanes(w, i);
+            FloatVector b1 = Widen.lanes(w, i + LANES);
+            FloatVector a = FloatVector.broadcast(F, x[x0 + k]);
+            c00 = a.fma(b0, c00);
+            c01 = a.fma(b1, c01);
+            a = FloatVector.broadcast(F, x[x1 + k]);
+            c10 = a.fma(b0, c10);
+            c11 = a.fma(b1, c11);
+            a = FloatVector.broadcast(F, x[x2 + k]);
+            c20 = a.fma(b0, c20);
+            c21 = a.fma(b1, c21);
+            a = FloatVector.broadcast(F, x[x3 + k]);
+            c30 = a.fma(b0, c30);
+            c31 = a.fma(b1, c31);
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, LANES);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + LANES);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + LANES);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + LANES);
     }
 
     /** Few tokens: each weight row is widened once and dotted with every token. */
