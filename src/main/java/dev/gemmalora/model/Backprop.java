@@ -1,6 +1,7 @@
 package dev.gemmalora.model;
 
 import dev.gemmalora.tensor.Gemm;
+import dev.gemmalora.tensor.Parallel;
 import dev.gemmalora.tensor.Softmax;
 
 /**
@@ -74,15 +75,20 @@ public final class Backprop {
             int e = Math.min(tg[0].length, s + LOGIT_ROWS);
             int[] rows = java.util.Arrays.copyOfRange(tg[0], s, e);
             float[] logits = m.logits(hidden, rows);
-            for (int i = 0; i < rows.length; i++) {
+            double[] rowLoss = new double[rows.length];
+            int first = s;
+            Parallel.forRange(rows.length, i -> {
                 int off = i * vocab;
-                int target = tg[1][s + i];
+                int target = tg[1][first + i];
                 double lse = Softmax.logSumExp(logits, off, vocab);
                 float lt = logits[off + target];
-                sum += lse - lt;
+                rowLoss[i] = lse - lt;
                 Softmax.crossEntropyGrad(logits, off, vocab, lse, scale, cap);
                 float t = cap == 0 ? 0f : lt / cap;
                 logits[off + target] -= scale * (1 - t * t);
+            });
+            for (double l : rowLoss) {
+                sum += l;
             }
             float[] dh = new float[rows.length * hid];
             Gemm.matmulAdd(logits, rows.length, m.lmHead(), dh);

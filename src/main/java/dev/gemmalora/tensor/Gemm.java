@@ -44,7 +44,7 @@ public final class Gemm {
     /**
      * Fills one packed panel: pack[base + k*16 + r] = B[k0 + k][n0 + r] of the right-hand matrix
      * B[K, N] for k in [0, kc), r in [0, valid), zero for r >= valid. tmp is a per-thread scratch of
-     * at least max(KC, 272) floats.
+     * at least max(KC, 256) floats.
      */
     interface Packer {
         void pack(int n0, int valid, int k0, int kc, MemorySegment pack, long base, float[] tmp);
@@ -105,22 +105,21 @@ public final class Gemm {
 
     /**
      * Panels of B = W for the input gradient: each 16 x 16 tile of a weight panel (16 rows, 16
-     * columns, stored column-major) is widened into tmp[0, 256) and transposed into 16 rows of B,
-     * each assembled in tmp[256, 272).
+     * columns, stored column-major) is read transposed into tmp[0, 256) and copied as 16 rows of B.
+     * Scalar on purpose: the Vector API widening, called from here, was not inlined and boxed.
      */
     private static Packer transposedPanels(Weight w) {
         int cols = w.cols();
         return (n0, valid, k0, kc, pack, base, tmp) -> {
             for (int g = 0; g < kc; g += NR) {
                 int rn = Math.min(NR, kc - g);
-                Widen.run(w, ((long) ((k0 + g) / NR) * cols + n0) * NR, valid * NR, tmp, 0);
-                int row = NR * NR;
-                for (int r = 0; r < rn; r++) {
-                    for (int j = 0; j < NR; j++) {
-                        tmp[row + j] = j < valid ? tmp[j * NR + r] : 0f;
+                long tile = ((long) ((k0 + g) / NR) * cols + n0) * NR;
+                for (int j = 0; j < NR; j++) {
+                    for (int r = 0; r < rn; r++) {
+                        tmp[r * NR + j] = j < valid ? Widen.element(w, tile + (long) j * NR + r) : 0f;
                     }
-                    MemorySegment.copy(tmp, row, pack, ValueLayout.JAVA_FLOAT, (base + (long) (g + r) * NR) * 4, NR);
                 }
+                MemorySegment.copy(tmp, 0, pack, ValueLayout.JAVA_FLOAT, (base + (long) g * NR) * 4, rn * NR);
             }
         };
     }
@@ -190,7 +189,7 @@ public final class Gemm {
         int nb = Math.min(NB, rows - o0);
         int panels = (nb + NR - 1) / NR;
         MemorySegment pack = packScratch(panels * NR * KC);
-        float[] tmp = scratch(1, Math.max(KC, NR * NR + NR));
+        float[] tmp = scratch(1, Math.max(KC, NR * NR));
         for (int k0 = 0; k0 < cols; k0 += KC) {
             int kc = Math.min(KC, cols - k0);
             for (int p = 0; p < panels; p++) {
@@ -279,7 +278,12 @@ public final class Gemm {
     }
 
     private static void store(FloatVector c, float[] y, int off, boolean first) {
-        (first ? c : c.add(FloatVector.fromArray(F, y, off))).intoArray(y, off);
+        // Two plain branches: a vector chosen by a ?: is boxed and the add falls back to Java code.
+        if (first) {
+            c.intoArray(y, off);
+        } else {
+            c.add(FloatVector.fromArray(F, y, off)).intoArray(y, off);
+        }
     }
 
     /** The first m token rows and `valid` columns of a 16-wide tile into y (adding unless first). */

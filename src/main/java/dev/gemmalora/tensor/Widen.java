@@ -41,14 +41,8 @@ final class Widen {
         }
     }
 
-    /** dst[off .. off+n) = the n panel elements of w starting at element index i (n a multiple of 8). */
-    static void run(Weight w, long i, int n, float[] dst, int off) {
-        if (w.dtype() == DType.BF16) {
-            for (int k = 0; k < n; k += 8) {
-                bf16(w.data(), (i + k) * 2).intoArray(dst, off + k);
-            }
-        } else {
-            MemorySegment.copy(w.data(), Weight.F32, i * 4, dst, off, n);
-        }
+    /** The panel element at index i of w, as fp32. */
+    static float element(Weight w, long i) {
+        return w.dtype() == DType.BF16 ? DType.bf16ToFloat(w.data().getAtIndex(Weight.I16, i)) : w.data().getAtIndex(Weight.F32, i);
     }
 }
