@@ -23,7 +23,8 @@ public final class LogLikelihood {
     public record Result(double logLik, boolean greedy) {
     }
 
-    private static final int LOGIT_ROWS_PER_CHUNK = 64;
+    /** Logit rows held at once (1 MB each at gemma's vocabulary); each chunk reads the whole head. */
+    private static final int LOGIT_ROWS_PER_CHUNK = 128;
     private final Gemma2Model model;
     private final int maxBatch;
     private long positions;

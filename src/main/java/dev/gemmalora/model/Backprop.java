@@ -10,7 +10,11 @@ import dev.gemmalora.tensor.Softmax;
  * gradient checkpointing only each layer's input is kept and the layer is recomputed in backward.
  */
 public final class Backprop {
-    private static final int LOGIT_ROWS = 64;
+    /**
+     * Logit rows held at once (1 MB each at gemma's vocabulary). Each chunk widens and transposes
+     * the whole vocabulary projection once, so chunks are large.
+     */
+    private static final int LOGIT_ROWS = 256;
 
     private Backprop() {
     }

@@ -1,5 +1,6 @@
 package dev.gemmalora.tensor;
 
+import dev.gemmalora.io.DType;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -55,7 +56,7 @@ public final class Gemm {
 
     /** y[T, rows] = x[T, cols] * W^T. */
     public static void matmulT(float[] x, int tokens, Weight w, float[] y) {
-        if (tokens <= STREAM_MAX_TOKENS) {
+        if (tokens <= STREAM_MAX_TOKENS && w.dtype() == DType.BF16) {
             stream(x, tokens, w, y);
             return;
         }
@@ -116,7 +117,7 @@ public final class Gemm {
                 long tile = ((long) ((k0 + g) / NR) * cols + n0) * NR;
                 for (int j = 0; j < NR; j++) {
                     for (int r = 0; r < rn; r++) {
-                        tmp[r * NR + j] = j < valid ? Widen.element(w, tile + (long) j * NR + r) : 0f;
+                        tmp[r * NR + j] = j < valid ? Widen.element(w, tile + (long) j * NR, r) : 0f;
                     }
                 }
                 MemorySegment.copy(tmp, 0, pack, ValueLayout.JAVA_FLOAT, (base + (long) g * NR) * 4, rn * NR);
@@ -297,7 +298,7 @@ public final class Gemm {
     }
 
     /**
-     * Few tokens: each KC block of a panel is read from memory once, widened in registers and used
+     * Few tokens, BF16: each KC block of a panel is read from memory once, widened in registers and used
      * for every token while it sits in L1, so reading the weights overlaps the arithmetic.
      */
     private static void stream(float[] x, int tokens, Weight w, float[] y) {
@@ -316,9 +317,9 @@ public final class Gemm {
                     for (int t0 = 0; t0 < tokens; t0 += MR) {
                         int m = Math.min(MR, tokens - t0);
                         if (m > 4) {
-                            stream6x16(x, t0 * cols + k0, cols, m, w, i, kc, tile);
+                            stream6x16(x, t0 * cols + k0, cols, m, w.data(), i * 2, kc, tile);
                         } else {
-                            stream4x16(x, t0 * cols + k0, cols, m, w, i, kc, tile);
+                            stream4x16(x, t0 * cols + k0, cols, m, w.data(), i * 2, kc, tile);
                         }
                         storeTile(tile, m, valid, y, t0 * rows + p * NR, rows, k0 == 0);
                     }
@@ -327,8 +328,12 @@ public final class Gemm {
         });
     }
 
-    /** m (5..6) tokens against kc columns of a panel from element i, summed as {@link #kernel6x16} sums, into tile. */
-    private static void stream6x16(float[] x, int x0, int xs, int m, Weight w, long i, int kc, float[] tile) {
+    /**
+     * m (5..6) tokens against kc columns of a BF16 panel from byte offset off, summed as
+     * {@link #kernel6x16} sums, into tile. The kernels take the bare segment: reaching it through
+     * the Weight (a dtype test per load) measured a third slower.
+     */
+    private static void stream6x16(float[] x, int x0, int xs, int m, MemorySegment w, long off, int kc, float[] tile) {
         FloatVector c00 = FloatVector.zero(F), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
         FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
         int x1 = x0 + xs;
@@ -336,9 +341,9 @@ public final class Gemm {
         int x3 = x2 + xs;
         int x4 = x3 + xs;
         int x5 = x0 + (m - 1) * xs;
-        for (int k = 0; k < kc; k++, i += NR) {
-            FloatVector b0 = Widen.lanes(w, i);
-            FloatVector b1 = Widen.lanes(w, i + LANES);
+        for (int k = 0; k < kc; k++, off += 2 * NR) {
+            FloatVector b0 = Widen.bf16(w, off);
+            FloatVector b1 = Widen.bf16(w, off + 2 * LANES);
             FloatVector a = FloatVector.broadcast(F, x[x0 + k]);
             c00 = a.fma(b0, c00);
             c01 = a.fma(b1, c01);
@@ -373,14 +378,14 @@ public final class Gemm {
     }
 
     /** m (1..4) tokens: the same sums with a third fewer accumulators, for decoding one token at a time. */
-    private static void stream4x16(float[] x, int x0, int xs, int m, Weight w, long i, int kc, float[] tile) {
+    private static void stream4x16(float[] x, int x0, int xs, int m, MemorySegment w, long off, int kc, float[] tile) {
         FloatVector c00 = FloatVector.zero(F), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
         int x1 = x0 + Math.min(1, m - 1) * xs;
         int x2 = x0 + Math.min(2, m - 1) * xs;
         int x3 = x0 + (m - 1) * xs;
-        for (int k = 0; k < kc; k++, i += NR) {
-            FloatVector b0 = Widen.lanes(w, i);
-            FloatVector b1 = Widen.lanes(w, i + LANES);
+        for (int k = 0; k < kc; k++, off += 2 * NR) {
+            FloatVector b0 = Widen.bf16(w, off);
+            FloatVector b1 = Widen.bf16(w, off + 2 * LANES);
             FloatVector a = FloatVector.broadcast(F, x[x0 + k]);
             c00 = a.fma(b0, c00);
             c01 = a.fma(b1, c01);
