@@ -85,6 +85,10 @@ final class BenchCommand implements Callable<Integer> {
             if (f == null) {
                 continue;
             }
+            if (f.has("error")) {
+                System.out.printf("%-22s %s%n", k, f.get("error").asText());
+                continue;
+            }
             System.out.printf("%-22s %14s %12s %8s%n", k, f.has("tokens_per_s") ? String.format("%.2f", f.get("tokens_per_s").asDouble()) : "",
                     f.has("gflops") ? String.format("%.1f", f.get("gflops").asDouble()) : "",
                     f.has("mfu") ? String.format("%.2f", f.get("mfu").asDouble())

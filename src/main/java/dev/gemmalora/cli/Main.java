@@ -43,6 +43,13 @@ public final class Main implements Runnable {
             System.err.println("error: " + ex + (verbose ? "" : " (run with --verbose for the stack trace)"));
             return 1;
         });
-        return cl.execute(args);
+        try {
+            return cl.execute(args);
+        } catch (OutOfMemoryError e) {
+            System.err.println("error: the Java heap is full (" + Runtime.getRuntime().maxMemory() / (1 << 20) + " MB). The launcher's"
+                    + " default is -Xmx4g: give it more with GEMMA_LORA_JVM_OPTS=-Xmx12g, or use a smaller batch or"
+                    + " gradient checkpointing.");
+            return 1;
+        }
     }
 }

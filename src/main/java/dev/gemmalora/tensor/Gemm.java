@@ -56,6 +56,7 @@ public final class Gemm {
 
     /** y[T, rows] = x[T, cols] * W^T. */
     public static void matmulT(float[] x, int tokens, Weight w, float[] y) {
+        w.data(); // packs the weight on first use, here on the calling thread
         if (tokens <= STREAM_MAX_TOKENS && w.dtype() == DType.BF16) {
             stream(x, tokens, w, y);
             return;
@@ -95,6 +96,7 @@ public final class Gemm {
 
     /** dx[T, cols] += dy[T, rows] * W: the input gradient of y = x W^T. */
     public static void matmulAdd(float[] dy, int tokens, Weight w, float[] dx) {
+        w.data(); // packs the weight on first use, here on the calling thread
         gemm(dy, tokens, w.rows(), w.cols(), transposedPanels(w), dx, true);
     }
 
@@ -318,8 +320,10 @@ public final class Gemm {
                         int m = Math.min(MR, tokens - t0);
                         if (m > 4) {
                             stream6x16(x, t0 * cols + k0, cols, m, w.data(), i * 2, kc, tile);
-                        } else {
+                        } else if (m > 1) {
                             stream4x16(x, t0 * cols + k0, cols, m, w.data(), i * 2, kc, tile);
+                        } else {
+                            stream1x16(x, t0 * cols + k0, w.data(), i * 2, kc, tile);
                         }
                         storeTile(tile, m, valid, y, t0 * rows + p * NR, rows, k0 == 0);
                     }
@@ -377,7 +381,23 @@ public final class Gemm {
         c51.intoArray(tile, 5 * NR + LANES);
     }
 
-    /** m (1..4) tokens: the same sums with a third fewer accumulators, for decoding one token at a time. */
+    /**
+     * One token (decoding): the same sums with two accumulators, so the arithmetic stays well
+     * below the rate at which the weights arrive from memory.
+     */
+    private static void stream1x16(float[] x, int x0, MemorySegment w, long off, int kc, float[] tile) {
+        FloatVector c0 = FloatVector.zero(F);
+        FloatVector c1 = c0;
+        for (int k = 0; k < kc; k++, off += 2 * NR) {
+            FloatVector a = FloatVector.broadcast(F, x[x0 + k]);
+            c0 = a.fma(Widen.bf16(w, off), c0);
+            c1 = a.fma(Widen.bf16(w, off + 2 * LANES), c1);
+        }
+        c0.intoArray(tile, 0);
+        c1.intoArray(tile, LANES);
+    }
+
+    /** m (2..4) tokens: the same sums with a third fewer accumulators. */
     private static void stream4x16(float[] x, int x0, int xs, int m, MemorySegment w, long off, int kc, float[] tile) {
         FloatVector c00 = FloatVector.zero(F), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
         int x1 = x0 + Math.min(1, m - 1) * xs;

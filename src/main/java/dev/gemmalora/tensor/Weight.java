@@ -23,40 +23,58 @@ public final class Weight {
     private final DType dtype;
     private final int rows;
     private final int cols;
-    private final MemorySegment data;
+    /** The stored tensor until it is packed (null for a weight allocated in panel layout). */
+    private TensorData source;
+    private volatile MemorySegment data;
 
-    private Weight(String name, DType dtype, int rows, int cols, MemorySegment data) {
+    private Weight(String name, DType dtype, int rows, int cols, TensorData source, MemorySegment data) {
         this.name = name;
-        this.dtype = dtype;
+        this.dtype = dtype == DType.BF16 ? DType.BF16 : DType.F32;
         this.rows = rows;
         this.cols = cols;
+        this.source = source;
         this.data = data;
     }
 
     /** An all-zero weight in panel layout, for callers that fill {@link #data()} themselves. */
     public static Weight allocate(String name, DType dtype, int rows, int cols) {
-        DType held = dtype == DType.BF16 ? DType.BF16 : DType.F32;
-        long elements = (long) panels(rows) * PANEL * cols;
-        return new Weight(name, held, rows, cols, Arena.ofAuto().allocate(elements * held.bytes, 64));
+        Weight w = new Weight(name, dtype, rows, cols, null, null);
+        w.data = w.allocatePanels();
+        return w;
     }
 
     /**
-     * Repacks a stored 2-D tensor. A memory-mapped source is released from memory afterwards, so the
-     * model is resident once (as panels), not twice.
+     * A stored 2-D tensor, repacked on first use (so commands that only read shapes, like inspect
+     * and merge, never pay for it). A memory-mapped source is then released from memory, so the
+     * model is resident once, as panels, not twice.
      */
     public static Weight of(TensorData t) {
         if (t.shape().length != 2) {
             throw new IllegalArgumentException(t.name() + ": expected a 2-D tensor, got shape " + java.util.Arrays.toString(t.shape()));
         }
-        Weight w = allocate(t.name(), t.dtype(), t.dim(0), t.dim(1));
-        Parallel.forRange(panels(w.rows), p -> w.packPanel(t, p));
-        if (t.data().isMapped()) {
-            t.data().unload();
-        }
-        return w;
+        return new Weight(t.name(), t.dtype(), t.dim(0), t.dim(1), t, null);
     }
 
-    private void packPanel(TensorData t, int p) {
+    private MemorySegment allocatePanels() {
+        return Arena.ofAuto().allocate((long) panels(rows) * PANEL * cols * dtype.bytes, 64);
+    }
+
+    /** Called from the kernels' entry points, on the calling thread, before any parallel work. */
+    private synchronized MemorySegment pack() {
+        if (data == null) {
+            MemorySegment d = allocatePanels();
+            TensorData t = source;
+            Parallel.forRange(panels(rows), p -> packPanel(t, d, p));
+            if (t.data().isMapped()) {
+                t.data().unload();
+            }
+            source = null;
+            data = d;
+        }
+        return data;
+    }
+
+    private void packPanel(TensorData t, MemorySegment data, int p) {
         int r0 = p * PANEL;
         int n = Math.min(PANEL, rows - r0);
         long base = (long) p * cols * PANEL;
@@ -90,7 +108,7 @@ public final class Weight {
         return name;
     }
 
-    /** BF16 or F32: the dtype of the panels. */
+    /** BF16 or F32: the dtype of the panels (F16 is held as F32). */
     public DType dtype() {
         return dtype;
     }
@@ -103,9 +121,10 @@ public final class Weight {
         return cols;
     }
 
-    /** The panels; padding rows are zero. */
+    /** The panels (packed now if this is their first use); padding rows are zero. */
     public MemorySegment data() {
-        return data;
+        MemorySegment d = data;
+        return d != null ? d : pack();
     }
 
     /** Element index of (r, c) in {@link #data()}. */
@@ -115,14 +134,16 @@ public final class Weight {
 
     public float get(int r, int c) {
         long i = index(r, c);
-        return dtype == DType.BF16 ? DType.bf16ToFloat(data.getAtIndex(I16, i)) : data.getAtIndex(F32, i);
+        MemorySegment d = data();
+        return dtype == DType.BF16 ? DType.bf16ToFloat(d.getAtIndex(I16, i)) : d.getAtIndex(F32, i);
     }
 
     /** Widens row r into dst[off .. off+cols) (an embedding lookup: a strided read, used for few rows). */
     public void row(int r, float[] dst, int off) {
+        MemorySegment d = data();
         long i = index(r, 0);
         for (int c = 0; c < cols; c++, i += PANEL) {
-            dst[off + c] = dtype == DType.BF16 ? DType.bf16ToFloat(data.getAtIndex(I16, i)) : data.getAtIndex(F32, i);
+            dst[off + c] = dtype == DType.BF16 ? DType.bf16ToFloat(d.getAtIndex(I16, i)) : d.getAtIndex(F32, i);
         }
     }
 }
