@@ -108,18 +108,27 @@ public final class Gemm {
 
     /**
      * Panels of B = W for the input gradient: each 16 x 16 tile of a weight panel (16 rows, 16
-     * columns, stored column-major) is read transposed into tmp[0, 256) and copied as 16 rows of B.
-     * Scalar on purpose: the Vector API widening, called from here, was not inlined and boxed.
+     * columns, stored column-major) is copied out in one piece, transposed into tmp[0, 256) and
+     * copied as 16 rows of B. Scalar on purpose: the Vector API widening, called from here, was
+     * not inlined and boxed; element-wise segment reads kept their bounds checks.
      */
     private static Packer transposedPanels(Weight w) {
         int cols = w.cols();
+        boolean bf16 = w.dtype() == DType.BF16;
         return (n0, valid, k0, kc, pack, base, tmp) -> {
+            short[] halves = bf16 ? new short[NR * NR] : null;
+            float[] floats = bf16 ? null : new float[NR * NR];
             for (int g = 0; g < kc; g += NR) {
                 int rn = Math.min(NR, kc - g);
                 long tile = ((long) ((k0 + g) / NR) * cols + n0) * NR;
+                if (bf16) {
+                    MemorySegment.copy(w.data(), Weight.I16, tile * 2, halves, 0, valid * NR);
+                } else {
+                    MemorySegment.copy(w.data(), Weight.F32, tile * 4, floats, 0, valid * NR);
+                }
                 for (int j = 0; j < NR; j++) {
                     for (int r = 0; r < rn; r++) {
-                        tmp[r * NR + j] = j < valid ? Widen.element(w, tile + (long) j * NR, r) : 0f;
+                        tmp[r * NR + j] = j >= valid ? 0f : bf16 ? DType.bf16ToFloat(halves[j * NR + r]) : floats[j * NR + r];
                     }
                 }
                 MemorySegment.copy(tmp, 0, pack, ValueLayout.JAVA_FLOAT, (base + (long) g * NR) * 4, rn * NR);

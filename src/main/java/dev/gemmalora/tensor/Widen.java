@@ -36,10 +36,4 @@ final class Widen {
             MemorySegment.copy(w.data(), i * 4, dst, off * 4, n * 4L);
         }
     }
-
-    /** Element i + j of w's panels, as fp32. */
-    static float element(Weight w, long i, int j) {
-        long at = i + j;
-        return w.dtype() == DType.BF16 ? DType.bf16ToFloat(w.data().getAtIndex(Weight.I16, at)) : w.data().getAtIndex(Weight.F32, at);
-    }
 }
