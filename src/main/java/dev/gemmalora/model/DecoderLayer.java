@@ -78,10 +78,7 @@ public final class DecoderLayer {
         float[] f = Ops.rmsNorm(a, n, c.hidden(), preFfwNorm, c.rmsEps());
         float[] g = gate.forward(f, n, sv, 4, seed + 4);
         float[] u = up.forward(f, n, sv, 5, seed + 5);
-        float[] act = new float[g.length];
-        for (int i = 0; i < g.length; i++) {
-            act[i] = Ops.geluTanh(g[i]) * u[i];
-        }
+        float[] act = Ops.geglu(g, u);
         float[] downOut = down.forward(act, n, sv, 6, seed + 6);
         float[] out = Ops.rmsNorm(downOut, n, c.hidden(), postFfwNorm, c.rmsEps());
         Ops.addInPlace(out, a);
@@ -110,10 +107,7 @@ public final class DecoderLayer {
         float[] dAct = down.backward(Ops.rmsNormBackward(t.downOut, n, hid, postFfwNorm, c.rmsEps(), dOut), n, t.saved[6]);
         float[] dg = new float[dAct.length];
         float[] du = new float[dAct.length];
-        for (int i = 0; i < dAct.length; i++) {
-            dg[i] = dAct[i] * t.u[i] * Ops.geluTanhGrad(t.g[i]);
-            du[i] = dAct[i] * Ops.geluTanh(t.g[i]);
-        }
+        Ops.gegluBackward(dAct, t.g, t.u, dg, du);
         float[] df = gate.backward(dg, n, t.saved[4]);
         Ops.addInPlace(df, up.backward(du, n, t.saved[5]));
         Ops.addInPlace(da, Ops.rmsNormBackward(t.a, n, hid, preFfwNorm, c.rmsEps(), df));

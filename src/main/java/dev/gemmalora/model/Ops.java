@@ -1,6 +1,11 @@
 package dev.gemmalora.model;
 
-/** The element-wise pieces of the Gemma-2 forward: cheap next to the GEMMs, so plain loops. */
+import dev.gemmalora.tensor.Parallel;
+
+/**
+ * The element-wise pieces of the Gemma-2 forward: cheap next to the GEMMs, so plain loops; GeGLU
+ * (a tanh per element) runs on the pool.
+ */
 public final class Ops {
     private static final double SQRT_2_OVER_PI = Math.sqrt(2.0 / Math.PI);
 
@@ -96,5 +101,29 @@ public final class Ops {
             System.arraycopy(x, i * width, out, rows[i] * width, width);
         }
         return out;
+    }
+
+    /** Elements per task of the element-wise loops below (tanh makes them worth two threads). */
+    private static final int CHUNK = 1 << 14;
+
+    /** GeGLU: gelu_tanh(g) * u, element-wise. */
+    public static float[] geglu(float[] g, float[] u) {
+        float[] act = new float[g.length];
+        Parallel.forRange((g.length + CHUNK - 1) / CHUNK, c -> {
+            for (int i = c * CHUNK, end = Math.min(g.length, i + CHUNK); i < end; i++) {
+                act[i] = geluTanh(g[i]) * u[i];
+            }
+        });
+        return act;
+    }
+
+    /** Gradients of {@link #geglu} with respect to g and u, given that of its output. */
+    public static void gegluBackward(float[] dAct, float[] g, float[] u, float[] dg, float[] du) {
+        Parallel.forRange((g.length + CHUNK - 1) / CHUNK, c -> {
+            for (int i = c * CHUNK, end = Math.min(g.length, i + CHUNK); i < end; i++) {
+                dg[i] = dAct[i] * u[i] * geluTanhGrad(g[i]);
+                du[i] = dAct[i] * geluTanh(g[i]);
+            }
+        });
     }
 }
