@@ -202,6 +202,7 @@ public final class Gemm {
         int panels = (nb + NR - 1) / NR;
         MemorySegment pack = packScratch(panels * NR * KC);
         float[] tmp = scratch(1, Math.max(KC, NR * NR));
+        float[] tile = scratch(2, MR * NR);
         for (int k0 = 0; k0 < cols; k0 += KC) {
             int kc = Math.min(KC, cols - k0);
             for (int p = 0; p < panels; p++) {
@@ -212,7 +213,7 @@ public final class Gemm {
                 int m = Math.min(MR, tokens - t0);
                 for (int p = 0; p < panels; p++) {
                     int valid = Math.min(NR, nb - p * NR);
-                    kernel6x16(x, t0 * cols + k0, cols, m, pack, p * NR * kc, kc, y, t0 * rows + o0 + p * NR, rows, valid, first);
+                    kernel6x16(x, t0 * cols + k0, cols, m, pack, p * NR * kc, kc, y, t0 * rows + o0 + p * NR, rows, valid, first, tile);
                 }
             }
         }
@@ -224,7 +225,7 @@ public final class Gemm {
      * narrower kernel that would reload the panel per token.
      */
     private static void kernel6x16(float[] x, int x0, int xs, int m, MemorySegment pk, long p0, int kc, float[] y, int y0, int ys,
-                                   int valid, boolean first) {
+                                   int valid, boolean first, float[] tile) {
         FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
         FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
         FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
@@ -258,22 +259,6 @@ public final class Gemm {
             c50 = a.fma(b0, c50);
             c51 = a.fma(b1, c51);
         }
-        if (m == MR && valid == NR) {
-            store(c00, y, y0, first);
-            store(c01, y, y0 + LANES, first);
-            store(c10, y, y0 + ys, first);
-            store(c11, y, y0 + ys + LANES, first);
-            store(c20, y, y0 + 2 * ys, first);
-            store(c21, y, y0 + 2 * ys + LANES, first);
-            store(c30, y, y0 + 3 * ys, first);
-            store(c31, y, y0 + 3 * ys + LANES, first);
-            store(c40, y, y0 + 4 * ys, first);
-            store(c41, y, y0 + 4 * ys + LANES, first);
-            store(c50, y, y0 + 5 * ys, first);
-            store(c51, y, y0 + 5 * ys + LANES, first);
-            return;
-        }
-        float[] tile = scratch(2, MR * NR);
         c00.intoArray(tile, 0);
         c01.intoArray(tile, LANES);
         c10.intoArray(tile, NR);
@@ -286,15 +271,28 @@ public final class Gemm {
         c41.intoArray(tile, 4 * NR + LANES);
         c50.intoArray(tile, 5 * NR);
         c51.intoArray(tile, 5 * NR + LANES);
-        storeTile(tile, m, valid, y, y0, ys, first);
+        if (m == MR && valid == NR) {
+            storeFullTile(tile, y, y0, ys, first);
+        } else {
+            storeTile(tile, m, valid, y, y0, ys, first);
+        }
     }
 
-    private static void store(FloatVector c, float[] y, int off, boolean first) {
-        // Two plain branches: a vector chosen by a ?: is boxed and the add falls back to Java code.
-        if (first) {
-            c.intoArray(y, off);
-        } else {
-            c.add(FloatVector.fromArray(F, y, off)).intoArray(y, off);
+    /**
+     * A whole 6 x 16 tile into y. Kept out of the kernel: inlined there, the loads of y for the
+     * add were left as calls that box their vectors (the kernel had used up C2's inlining budget).
+     */
+    private static void storeFullTile(float[] tile, float[] y, int y0, int ys, boolean first) {
+        for (int i = 0; i < MR; i++) {
+            for (int h = 0; h < NR; h += LANES) {
+                FloatVector c = FloatVector.fromArray(F, tile, i * NR + h);
+                int off = y0 + i * ys + h;
+                if (first) {
+                    c.intoArray(y, off);
+                } else {
+                    c.add(FloatVector.fromArray(F, y, off)).intoArray(y, off);
+                }
+            }
         }
     }
 
