@@ -13,10 +13,10 @@ import jdk.incubator.vector.VectorSpecies;
  * definitions). The weights come pre-packed in 16-row panels ({@link Weight}); for each block of
  * rows, KC columns of its panels are widened into a per-thread fp32 scratch that stays in cache, and
  * a 6-token x 16-row register tile multiplies broadcast activations with two panel vectors per k,
- * so there are no horizontal sums and each weight vector serves six tokens. With at most four
- * tokens (decoding) the work is bound by reading the weights, so panels are widened in registers
- * and used once. Both paths sum each KC block in the same order, so a token's result does not
- * depend on which path or batch computed it.
+ * so there are no horizontal sums and each weight vector serves six tokens. With at most 16
+ * tokens of a BF16 weight (decoding, short contexts) panels are instead widened in registers as
+ * they stream from memory. Both paths sum each KC block in the same order, so a token's result
+ * does not depend on which path or batch computed it.
  */
 public final class Gemm {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
@@ -151,8 +151,8 @@ public final class Gemm {
 
     /**
      * The launcher turns off the Vector API's per-access bounds checks (in isolation they cost the
-     * 6x16 kernel about half its speed); every index the kernels form stays inside the sizes checked here, and the tests run
-     * with the checks on.
+     * 6x16 kernel about half its speed); every index the kernels form stays inside the sizes
+     * checked here, and the tests run with the checks on.
      */
     private static void checkSizes(float[] x, int tokens, int xCols, float[] y, int yCols) {
         if (x.length < (long) tokens * xCols || y.length < (long) tokens * yCols) {
@@ -307,14 +307,15 @@ public final class Gemm {
     }
 
     /**
-     * Few tokens, BF16: each KC block of a panel is read from memory once, widened in registers and used
-     * for every token while it sits in L1, so reading the weights overlaps the arithmetic.
+     * Few tokens, BF16: each KC block of a panel is read from memory once, widened in registers and
+     * used for every token while it sits in L1, so reading the weights overlaps the arithmetic.
      */
     private static void stream(float[] x, int tokens, Weight w, float[] y) {
         int rows = w.rows();
         int cols = w.cols();
         checkSizes(x, tokens, cols, y, rows);
         int panels = Weight.panels(rows);
+        MemorySegment seg = w.data();
         Parallel.forRange((panels + STREAM_PANELS - 1) / STREAM_PANELS, b -> {
             float[] tile = scratch(2, MR * NR);
             int end = Math.min(panels, (b + 1) * STREAM_PANELS);
@@ -326,11 +327,11 @@ public final class Gemm {
                     for (int t0 = 0; t0 < tokens; t0 += MR) {
                         int m = Math.min(MR, tokens - t0);
                         if (m > 4) {
-                            stream6x16(x, t0 * cols + k0, cols, m, w.data(), i * 2, kc, tile);
+                            stream6x16(x, t0 * cols + k0, cols, m, seg, i * 2, kc, tile);
                         } else if (m > 1) {
-                            stream4x16(x, t0 * cols + k0, cols, m, w.data(), i * 2, kc, tile);
+                            stream4x16(x, t0 * cols + k0, cols, m, seg, i * 2, kc, tile);
                         } else {
-                            stream1x16(x, t0 * cols + k0, w.data(), i * 2, kc, tile);
+                            stream1x16(x, t0 * cols + k0, seg, i * 2, kc, tile);
                         }
                         storeTile(tile, m, valid, y, t0 * rows + p * NR, rows, k0 == 0);
                     }

@@ -133,9 +133,7 @@ public final class Weight {
     }
 
     public float get(int r, int c) {
-        long i = index(r, c);
-        MemorySegment d = data();
-        return dtype == DType.BF16 ? DType.bf16ToFloat(d.getAtIndex(I16, i)) : d.getAtIndex(F32, i);
+        return at(data(), index(r, c));
     }
 
     /** Widens row r into dst[off .. off+cols) (an embedding lookup: a strided read, used for few rows). */
@@ -143,7 +141,11 @@ public final class Weight {
         MemorySegment d = data();
         long i = index(r, 0);
         for (int c = 0; c < cols; c++, i += PANEL) {
-            dst[off + c] = dtype == DType.BF16 ? DType.bf16ToFloat(d.getAtIndex(I16, i)) : d.getAtIndex(F32, i);
+            dst[off + c] = at(d, i);
         }
+    }
+
+    private float at(MemorySegment d, long i) {
+        return dtype == DType.BF16 ? DType.bf16ToFloat(d.getAtIndex(I16, i)) : d.getAtIndex(F32, i);
     }
 }
