@@ -19,6 +19,7 @@ import dev.gemmalora.io.SafeTensorsFile;
 import dev.gemmalora.io.TensorData;
 import dev.gemmalora.model.Gemma2Model;
 import dev.gemmalora.model.KvCache;
+import dev.gemmalora.model.TokenTree;
 import dev.gemmalora.eval.Generator;
 import dev.gemmalora.eval.TruthfulQaData;
 import dev.gemmalora.eval.TruthfulQaEval;
@@ -27,6 +28,8 @@ import dev.gemmalora.tokenizer.HfTokenizer;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.HashMap;
 import java.util.Map;
@@ -104,25 +107,72 @@ class GoldenParityTest {
         assertRelative(results().get("base_loss").asDouble(), CrossEntropy.loss(model, hidden, batch.labels()), 1e-5, "base loss");
     }
 
-    /** Skipping padding changes nothing at real tokens (same bits: the kernels are batch-invariant). */
+    /**
+     * The golden padded batch as one chain per row (token i after token i - 1, padding skipped)
+     * gives the full forward's hidden states at every real position, with the same bits: the
+     * kernels are batch-invariant and a chain sees what the causal mask lets it see.
+     */
     @Test
-    void skippingPaddingKeepsEveryRealPosition() {
+    void treeOfChainsKeepsEveryRealPosition() {
         int b = batch.ids().length;
         int len = batch.ids()[0].length;
         int h = model.config().hidden();
         float[] full = model.forward(batch.ids(), batch.mask(), KvCache.forModel(model.config(), b, len), null);
-        float[] skipped = model.forwardSkippingPadding(batch.ids(), batch.mask(), KvCache.forModel(model.config(), b, len));
+        int[][] parent = new int[b][len];
+        for (int r = 0; r < b; r++) {
+            for (int i = 0; i < len; i++) {
+                parent[r][i] = batch.mask()[r][i] == 0 ? TokenTree.PAD : i - 1;
+            }
+        }
+        float[] chains = model.forwardTree(batch.ids(), new TokenTree(parent), KvCache.forModel(model.config(), b, len));
         int padded = 0;
         for (int r = 0; r < b; r++) {
             for (int i = 0; i < len; i++) {
                 int off = (r * len + i) * h;
-                float[] want = batch.mask()[r][i] != 0 ? java.util.Arrays.copyOfRange(full, off, off + h) : new float[h];
+                float[] want = batch.mask()[r][i] != 0 ? Arrays.copyOfRange(full, off, off + h) : new float[h];
                 padded += batch.mask()[r][i] == 0 ? 1 : 0;
-                org.junit.jupiter.api.Assertions.assertArrayEquals(want, java.util.Arrays.copyOfRange(skipped, off, off + h),
-                        "row " + r + " position " + i);
+                assertArrayEquals(want, Arrays.copyOfRange(chains, off, off + h), "row " + r + " position " + i);
             }
         }
         assertTrue(padded > 0, "the golden batch has padding");
+    }
+
+    /**
+     * The three golden sequences as branches of one tree after a shared first token, on the
+     * golden model whose sliding window (5) is shorter than the branches: each node's hidden state
+     * equals the plain forward of its own path (window and positions follow the path, not the
+     * row's order).
+     */
+    @Test
+    void treeBranchesEqualTheirOwnSequences() {
+        int h = model.config().hidden();
+        int[][] ids = batch.ids();
+        int[][] mask = batch.mask();
+        int root = ids[0][0];
+        List<Integer> tokens = new ArrayList<>(List.of(root));
+        List<Integer> parents = new ArrayList<>(List.of(TokenTree.ROOT));
+        List<int[]> paths = new ArrayList<>();
+        for (int r = 0; r < ids.length; r++) {
+            int prev = 0;
+            for (int i = 1; i < ids[r].length && mask[r][i] != 0; i++) {
+                tokens.add(ids[r][i]);
+                parents.add(prev);
+                prev = tokens.size() - 1;
+                paths.add(new int[] {r, i, prev});
+            }
+        }
+        int n = tokens.size();
+        float[] tree = model.forwardTree(new int[][] {tokens.stream().mapToInt(Integer::intValue).toArray()},
+                new TokenTree(new int[][] {parents.stream().mapToInt(Integer::intValue).toArray()}), KvCache.forModel(model.config(), 1, n));
+        for (int[] p : paths) {
+            int[] seq = Arrays.copyOf(ids[p[0]], p[1] + 1);
+            seq[0] = root;
+            float[] alone = model.forward(new int[][] {seq}, null, KvCache.forModel(model.config(), 1, seq.length), null);
+            float[] want = Arrays.copyOfRange(alone, p[1] * h, (p[1] + 1) * h);
+            float[] got = Arrays.copyOfRange(tree, p[2] * h, (p[2] + 1) * h);
+            assertTrue(maxAbsDiff(got, want) <= 1e-5, "sequence " + p[0] + " position " + p[1] + ": |diff| " + maxAbsDiff(got, want));
+        }
+        assertTrue(paths.size() > 2 * model.config().slidingWindow(), "the branches are longer than the sliding window");
     }
 
     @Test

@@ -2,6 +2,7 @@ package dev.gemmalora.eval;
 
 import dev.gemmalora.model.Gemma2Model;
 import dev.gemmalora.model.KvCache;
+import dev.gemmalora.model.TokenTree;
 import dev.gemmalora.tensor.Parallel;
 import dev.gemmalora.tensor.Softmax;
 import java.util.ArrayList;
@@ -12,9 +13,10 @@ import java.util.Map;
 
 /**
  * lm-eval's loglikelihood request: the summed log-prob of a continuation after a context, and
- * whether greedy decoding would have produced it. The prefix shared by every context is run once,
- * each distinct context once, and its continuations as one right-padded batch on a copy of the
- * context's KV cache; the vocabulary projection runs only where a log-prob is needed.
+ * whether greedy decoding would have produced it. The prefix shared by every context is run once;
+ * each distinct context and its continuations form one prefix tree ({@link ContinuationTree}), run
+ * as one batch row with tree-masked attention on a copy of the prefix's KV cache, several contexts
+ * per batch; the vocabulary projection runs once per tree node.
  */
 public final class LogLikelihood {
     public record Request(int[] context, int[] continuation) {
@@ -25,16 +27,19 @@ public final class LogLikelihood {
 
     /** Logit rows held at once (1 MB each at gemma's vocabulary); each chunk reads the whole head. */
     private static final int LOGIT_ROWS_PER_CHUNK = 128;
+    /** Batch rows x longest row per forward, bounding the activations a batch holds. */
+    private static final int MAX_BATCH_SLOTS = 2048;
     private final Gemma2Model model;
-    private final int maxBatch;
+    private final int maxRows;
     private long positions;
     private long logitPositions;
     private KvCache prefixCache;
     private int[] prefix = new int[0];
 
-    public LogLikelihood(Gemma2Model model, int maxBatch) {
+    /** maxRows: contexts (each with all its continuations) run in one forward. */
+    public LogLikelihood(Gemma2Model model, int maxRows) {
         this.model = model;
-        this.maxBatch = maxBatch;
+        this.maxRows = maxRows;
     }
 
     /** Token positions run through the transformer so far. */
@@ -61,46 +66,47 @@ public final class LogLikelihood {
     }
 
     public List<Result> score(List<Request> requests) {
-        Map<List<Integer>, List<Integer>> byContext = new LinkedHashMap<>();
+        Map<List<Integer>, ContinuationTree> trees = new LinkedHashMap<>();
         for (int i = 0; i < requests.size(); i++) {
-            int[] ctx = requests.get(i).context();
-            if (ctx.length == 0 || requests.get(i).continuation().length == 0) {
+            Request r = requests.get(i);
+            int[] ctx = r.context();
+            if (ctx.length == 0 || r.continuation().length == 0) {
                 throw new IllegalArgumentException("request " + i + " needs a non-empty context and continuation");
             }
-            byContext.computeIfAbsent(Arrays.stream(ctx).boxed().toList(), k -> new ArrayList<>()).add(i);
+            ContinuationTree tree = trees.computeIfAbsent(Arrays.stream(ctx).boxed().toList(), k -> {
+                int shared = sharedPrefix(ctx);
+                return new ContinuationTree(Arrays.copyOfRange(ctx, shared, ctx.length), shared > 0);
+            });
+            tree.addContinuation(i, r.continuation());
+        }
+        double[] ll = new double[requests.size()];
+        boolean[] greedy = new boolean[requests.size()];
+        Arrays.fill(greedy, true);
+        for (boolean cached : new boolean[] {true, false}) {
+            List<ContinuationTree> batch = new ArrayList<>();
+            int longest = 0;
+            for (ContinuationTree t : trees.values()) {
+                if (t.afterPrefix() != cached) {
+                    continue;
+                }
+                int len = Math.max(longest, t.size());
+                if (!batch.isEmpty() && (batch.size() == maxRows || (batch.size() + 1) * len > MAX_BATCH_SLOTS)) {
+                    run(batch, longest, cached, ll, greedy);
+                    batch.clear();
+                    len = t.size();
+                }
+                batch.add(t);
+                longest = len;
+            }
+            if (!batch.isEmpty()) {
+                run(batch, longest, cached, ll, greedy);
+            }
         }
         Result[] out = new Result[requests.size()];
-        for (List<Integer> group : byContext.values()) {
-            scoreGroup(requests, group, out);
+        for (int i = 0; i < out.length; i++) {
+            out[i] = new Result(ll[i], greedy[i]);
         }
         return Arrays.asList(out);
-    }
-
-    private void scoreGroup(List<Request> requests, List<Integer> group, Result[] out) {
-        int[] ctx = requests.get(group.get(0)).context();
-        int reuse = sharedPrefix(ctx);
-        KvCache cache = reuse > 0 ? prefixCache.fanOut(0, 1, ctx.length - reuse) : KvCache.forModel(model.config(), 1, ctx.length);
-        int[] own = Arrays.copyOfRange(ctx, reuse, ctx.length);
-        float[] hidden = model.forward(new int[][] {own}, null, cache, null);
-        positions += own.length;
-        float[] lastLogits = model.logits(hidden, new int[] {own.length - 1});
-        logitPositions++;
-        double lastLse = Softmax.logSumExp(lastLogits, 0, lastLogits.length);
-        int lastArgmax = Softmax.argmax(lastLogits, 0, lastLogits.length);
-        for (int start = 0; start < group.size(); start += maxBatch) {
-            List<Integer> chunk = group.subList(start, Math.min(group.size(), start + maxBatch));
-            double[] ll = new double[chunk.size()];
-            boolean[] greedy = new boolean[chunk.size()];
-            for (int b = 0; b < chunk.size(); b++) {
-                int first = requests.get(chunk.get(b)).continuation()[0];
-                ll[b] = lastLogits[first] - lastLse;
-                greedy[b] = lastArgmax == first;
-            }
-            continueChunk(requests, chunk, cache, ll, greedy);
-            for (int b = 0; b < chunk.size(); b++) {
-                out[chunk.get(b)] = new Result(ll[b], greedy[b]);
-            }
-        }
     }
 
     private int sharedPrefix(int[] ctx) {
@@ -115,48 +121,40 @@ public final class LogLikelihood {
         return prefix.length;
     }
 
-    /** Scores continuation tokens 1.. of each request in the chunk as one padded batch. */
-    private void continueChunk(List<Request> requests, List<Integer> chunk, KvCache ctxCache, double[] ll, boolean[] greedy) {
-        int len = 0;
-        for (int i : chunk) {
-            len = Math.max(len, requests.get(i).continuation().length - 1);
-        }
-        if (len == 0) {
-            return;
-        }
-        int nb = chunk.size();
+    /** Runs the trees as one batch, one per row, and adds each node's log-probs to its requests. */
+    private void run(List<ContinuationTree> trees, int len, boolean cached, double[] ll, boolean[] greedy) {
+        int nb = trees.size();
         int[][] ids = new int[nb][len];
-        int[][] mask = new int[nb][len];
-        List<int[]> need = new ArrayList<>();
+        int[][] parent = new int[nb][len];
+        List<int[]> nodes = new ArrayList<>();
         for (int b = 0; b < nb; b++) {
-            int[] cont = requests.get(chunk.get(b)).continuation();
-            for (int i = 0; i + 1 < cont.length; i++) {
-                ids[b][i] = cont[i];
-                mask[b][i] = 1;
-                need.add(new int[] {b * len + i, b, cont[i + 1]});
+            trees.get(b).fill(ids[b], parent[b]);
+            for (int i = 0; i < trees.get(b).size(); i++) {
+                if (!trees.get(b).targets(i).isEmpty()) {
+                    nodes.add(new int[] {b, i});
+                }
+                positions++;
             }
         }
-        KvCache cache = ctxCache.fanOut(0, nb, len);
-        float[] hidden = model.forwardSkippingPadding(ids, mask, cache);
-        positions += need.size();
-        logitPositions += need.size();
+        KvCache cache = cached ? prefixCache.fanOut(0, nb, len) : KvCache.forModel(model.config(), nb, len);
+        float[] hidden = model.forwardTree(ids, new TokenTree(parent), cache);
+        logitPositions += nodes.size();
         int vocab = model.config().vocabSize();
-        for (int s = 0; s < need.size(); s += LOGIT_ROWS_PER_CHUNK) {
-            List<int[]> part = need.subList(s, Math.min(need.size(), s + LOGIT_ROWS_PER_CHUNK));
-            int[] rows = part.stream().mapToInt(r -> r[0]).toArray();
-            float[] logits = model.logits(hidden, rows);
-            double[] lp = new double[part.size()];
-            boolean[] top = new boolean[part.size()];
+        for (int s = 0; s < nodes.size(); s += LOGIT_ROWS_PER_CHUNK) {
+            List<int[]> part = nodes.subList(s, Math.min(nodes.size(), s + LOGIT_ROWS_PER_CHUNK));
+            float[] logits = model.logits(hidden, part.stream().mapToInt(n -> n[0] * len + n[1]).toArray());
+            double[] lse = new double[part.size()];
+            int[] top = new int[part.size()];
             Parallel.forRange(part.size(), i -> {
-                int target = part.get(i)[2];
                 float max = Softmax.max(logits, i * vocab, vocab);
-                lp[i] = logits[i * vocab + target] - Softmax.logSumExp(logits, i * vocab, vocab, max);
-                top[i] = Softmax.indexOf(logits, i * vocab, vocab, max) == target;
+                lse[i] = Softmax.logSumExp(logits, i * vocab, vocab, max);
+                top[i] = Softmax.indexOf(logits, i * vocab, vocab, max);
             });
             for (int i = 0; i < part.size(); i++) {
-                int b = part.get(i)[1];
-                ll[b] += lp[i];
-                greedy[b] &= top[i];
+                for (ContinuationTree.Target t : trees.get(part.get(i)[0]).targets(part.get(i)[1])) {
+                    ll[t.request()] += logits[i * vocab + t.target()] - lse[i];
+                    greedy[t.request()] &= top[i] == t.target();
+                }
             }
         }
     }

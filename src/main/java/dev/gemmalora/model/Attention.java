@@ -32,12 +32,12 @@ public final class Attention {
 
     /**
      * q[B*T, heads*headDim] against keys and values in the cache (already holding this step).
-     * If probs is non-null it receives the attention weights, [B][heads][T][kvLen].
+     * If probs is non-null it receives the attention weights, [B][heads][T][kvLen]. With a tree,
+     * each new token sees the cache and its own ancestors instead of every earlier token.
      */
     public float[] forward(float[] q, int batch, int tokens, KvCache cache, int layer, boolean sliding, int window,
-                           float[][][][] probs) {
+                           float[][][][] probs, TokenTree tree) {
         int kvLen = cache.length() + tokens;
-        int pos0 = cache.length();
         int group = heads / kvHeads;
         int qDim = heads * headDim;
         int kvDim = kvHeads * headDim;
@@ -49,42 +49,42 @@ public final class Attention {
             float[] keys = cache.keys(layer, b);
             float[] values = cache.values(layer, b);
             double[] w = new double[kvLen];
+            int[] slots = new int[kvLen];
             float[] scratch = probs == null ? new float[kvLen] : null;
             for (int i = 0; i < tokens; i++) {
-                int pos = pos0 + i;
+                if (tree != null && tree.isPad(b, i)) {
+                    continue;
+                }
                 int qOff = (b * tokens + i) * qDim + h * headDim;
-                int lo = firstVisible(pos, sliding, window);
+                int n = visibleSlots(cache, b, i, sliding, window, tree, slots);
                 double max = Double.NEGATIVE_INFINITY;
-                boolean any = false;
-                for (int j = lo; j <= pos; j++) {
-                    if (!cache.valid(b, j)) {
-                        continue;
-                    }
-                    float s = Gemm.dot(q, qOff, keys, j * kvDim + kh * headDim, headDim) * scaling;
-                    s = Ops.softcap(s, softcap);
-                    w[j] = s;
-                    max = Math.max(max, s);
-                    any = true;
+                for (int s = 0; s < n; s++) {
+                    int j = slots[s];
+                    float z = Gemm.dot(q, qOff, keys, j * kvDim + kh * headDim, headDim) * scaling;
+                    w[j] = Ops.softcap(z, softcap);
+                    max = Math.max(max, w[j]);
                 }
                 float[] p = probs == null ? scratch : probs[b][h][i];
-                if (any) {
+                if (n > 0) {
                     double sum = 0;
-                    for (int j = lo; j <= pos; j++) {
-                        if (cache.valid(b, j)) {
-                            w[j] = Math.exp(w[j] - max);
-                            sum += w[j];
-                        }
+                    for (int s = 0; s < n; s++) {
+                        int j = slots[s];
+                        w[j] = Math.exp(w[j] - max);
+                        sum += w[j];
                     }
-                    for (int j = lo; j <= pos; j++) {
-                        p[j] = cache.valid(b, j) ? (float) (w[j] / sum) : 0f;
+                    for (int s = 0; s < n; s++) {
+                        p[slots[s]] = (float) (w[slots[s]] / sum);
                     }
                 } else {
                     Arrays.fill(p, 0, kvLen, 1f / kvLen);
+                    for (int j = 0; j < kvLen; j++) {
+                        slots[j] = j;
+                    }
+                    n = kvLen;
                 }
                 int oOff = (b * tokens + i) * qDim + h * headDim;
-                int from = any ? lo : 0;
-                int to = any ? pos : kvLen - 1;
-                for (int j = from; j <= to; j++) {
+                for (int s = 0; s < n; s++) {
+                    int j = slots[s];
                     if (p[j] != 0f) {
                         Gemm.axpy(p[j], values, j * kvDim + kh * headDim, out, oOff, headDim);
                     }
@@ -95,6 +95,40 @@ public final class Attention {
             }
         });
         return out;
+    }
+
+    /**
+     * Cache slots new token i of row b may attend to, ascending, into slots; returns how many. New
+     * tokens sit in slots length.. in row order; without a tree a token's slot is its position.
+     */
+    private static int visibleSlots(KvCache cache, int b, int i, boolean sliding, int window, TokenTree tree, int[] slots) {
+        int pos0 = cache.length();
+        int n = 0;
+        if (tree == null) {
+            int pos = pos0 + i;
+            for (int j = firstVisible(pos, sliding, window); j <= pos; j++) {
+                if (cache.valid(b, j)) {
+                    slots[n++] = j;
+                }
+            }
+            return n;
+        }
+        int lo = firstVisible(pos0 + tree.depth(b, i), sliding, window);
+        for (int j = lo; j < pos0; j++) {
+            if (cache.valid(b, j)) {
+                slots[n++] = j;
+            }
+        }
+        int first = n;
+        for (int a = i; a >= 0 && pos0 + tree.depth(b, a) >= lo; a = tree.parent(b, a)) {
+            slots[n++] = pos0 + a;
+        }
+        for (int x = first, y = n - 1; x < y; x++, y--) {
+            int t = slots[x];
+            slots[x] = slots[y];
+            slots[y] = t;
+        }
+        return n;
     }
 
     /**

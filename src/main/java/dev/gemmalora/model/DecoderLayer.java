@@ -37,27 +37,29 @@ public final class DecoderLayer {
 
     /** x[B*T, hidden] -> the layer's output; new keys and values are stored in the cache. */
     float[] forward(Gemma2Model m, float[] x, int batch, int tokens, KvCache cache) {
-        return forward(m, x, batch, tokens, cache, null, 0, null);
+        return forward(m, x, batch, tokens, cache, null, 0, null, null);
     }
 
     /**
      * Inference on a padded batch: x holds only the real tokens, rows[i] being the index in B*T of
      * x's row i. Every op but attention works token by token, so padding is never projected;
-     * attention sees queries, keys and values in the full layout (padding zero and masked).
+     * attention sees queries, keys and values in the full layout (padding zero and masked), and
+     * follows the tree when one is given.
      */
-    float[] forward(Gemma2Model m, float[] x, int batch, int tokens, KvCache cache, int[] rows) {
-        return forward(m, x, batch, tokens, cache, null, 0, rows);
+    float[] forward(Gemma2Model m, float[] x, int batch, int tokens, KvCache cache, int[] rows, TokenTree tree) {
+        return forward(m, x, batch, tokens, cache, null, 0, rows, tree);
     }
 
     float[] forward(Gemma2Model m, float[] x, int batch, int tokens, KvCache cache, LayerTape tape, long seed) {
-        return forward(m, x, batch, tokens, cache, tape, seed, null);
+        return forward(m, x, batch, tokens, cache, tape, seed, null, null);
     }
 
     /**
      * The forward pass; with a tape it also records what backward needs (seed fixes the adapters'
      * dropout, so recomputing under gradient checkpointing reproduces it).
      */
-    private float[] forward(Gemma2Model m, float[] x, int batch, int tokens, KvCache cache, LayerTape tape, long seed, int[] rows) {
+    private float[] forward(Gemma2Model m, float[] x, int batch, int tokens, KvCache cache, LayerTape tape, long seed, int[] rows,
+                            TokenTree tree) {
         Gemma2Config c = m.config();
         int full = batch * tokens;
         int n = rows == null ? full : rows.length;
@@ -66,12 +68,18 @@ public final class DecoderLayer {
         float[] qs = Ops.scatterRows(q.forward(h, n, sv, 0, seed), rows, full, c.qDim());
         float[] ks = Ops.scatterRows(k.forward(h, n, sv, 1, seed + 1), rows, full, c.kvDim());
         float[] vs = Ops.scatterRows(v.forward(h, n, sv, 2, seed + 2), rows, full, c.kvDim());
-        m.rope().apply(qs, full, tokens, c.heads(), cache.length(), 1);
-        m.rope().apply(ks, full, tokens, c.kvHeads(), cache.length(), 1);
+        if (tree == null) {
+            m.rope().apply(qs, full, tokens, c.heads(), cache.length(), 1);
+            m.rope().apply(ks, full, tokens, c.kvHeads(), cache.length(), 1);
+        } else {
+            int[] pos = tree.positions(cache.length());
+            m.rope().apply(qs, c.heads(), pos, 1);
+            m.rope().apply(ks, c.kvHeads(), pos, 1);
+        }
         cache.store(index, ks, vs, tokens);
         float[][][][] probs = tape == null ? null : new float[batch][c.heads()][tokens][cache.length() + tokens];
-        float[] att = Ops.gatherRows(m.attention().forward(qs, batch, tokens, cache, index, c.isSliding(index), c.slidingWindow(), probs),
-                rows, c.qDim());
+        float[] att = Ops.gatherRows(m.attention().forward(qs, batch, tokens, cache, index, c.isSliding(index), c.slidingWindow(), probs,
+                tree), rows, c.qDim());
         float[] oOut = o.forward(att, n, sv, 3, seed + 3);
         float[] a = Ops.rmsNorm(oOut, n, c.hidden(), postAttnNorm, c.rmsEps());
         Ops.addInPlace(a, x);

@@ -174,26 +174,27 @@ public final class Gemma2Model {
      * told each layer's input and then the output.
      */
     public float[] forward(int[][] ids, int[][] mask, KvCache cache, HiddenStates hiddenStates) {
-        return forward(ids, mask, cache, hiddenStates, false);
+        return forward(ids, mask, null, cache, hiddenStates);
     }
 
     /**
-     * Like {@link #forward(int[][], int[][], KvCache, HiddenStates)} but the padded positions are
-     * never computed (their hidden states are zero): for scoring ragged batches, where padding is
-     * often half the tokens.
+     * Runs new tokens that form a prefix tree in each row (see {@link TokenTree}) after what the
+     * cache holds; padding is skipped. Each token's hidden state equals what the forward of its
+     * root-to-token path alone would give. The cache's new slots hold the tree in row order, so it
+     * serves no further steps.
      */
-    public float[] forwardSkippingPadding(int[][] ids, int[][] mask, KvCache cache) {
-        return forward(ids, mask, cache, null, true);
+    public float[] forwardTree(int[][] ids, TokenTree tree, KvCache cache) {
+        return forward(ids, tree.mask(), tree, cache, null);
     }
 
-    private float[] forward(int[][] ids, int[][] mask, KvCache cache, HiddenStates hiddenStates, boolean skipPadding) {
+    private float[] forward(int[][] ids, int[][] mask, TokenTree tree, KvCache cache, HiddenStates hiddenStates) {
         int batch = ids.length;
         int tokens = ids[0].length;
         if (cache.batch() != batch) {
             throw new IllegalArgumentException("cache has " + cache.batch() + " rows, batch has " + batch);
         }
         cache.reserve(tokens, mask);
-        int[] rows = skipPadding ? realRows(mask, tokens) : null;
+        int[] rows = tree != null ? realRows(mask, tokens) : null;
         int h = config.hidden();
         float[] x = Ops.gatherRows(embed(ids), rows, h);
         int n = rows == null ? batch * tokens : rows.length;
@@ -201,7 +202,7 @@ public final class Gemma2Model {
             if (hiddenStates != null) {
                 hiddenStates.accept(layer.index, x);
             }
-            x = layer.forward(this, x, batch, tokens, cache, rows);
+            x = layer.forward(this, x, batch, tokens, cache, rows, tree);
         }
         cache.advance(tokens);
         float[] out = Ops.scatterRows(Ops.rmsNorm(x, n, h, finalNorm, config.rmsEps()), rows, batch * tokens, h);

@@ -23,13 +23,21 @@ public final class Rope {
      * sign = +1 applies the rotation, -1 its inverse (the backward pass).
      */
     public void apply(float[] x, int tokens, int rowLen, int heads, int pos0, int sign) {
+        int[] pos = new int[tokens];
+        for (int t = 0; t < tokens; t++) {
+            pos[t] = pos0 + t % rowLen;
+        }
+        apply(x, heads, pos, sign);
+    }
+
+    /** Rotates each head of x[T, heads*headDim] in place, row t at position pos[t]. */
+    public void apply(float[] x, int heads, int[] pos, int sign) {
         int half = headDim / 2;
         float[] cos = new float[half];
         float[] sin = new float[half];
-        for (int t = 0; t < tokens; t++) {
-            int pos = pos0 + t % rowLen;
+        for (int t = 0; t < pos.length; t++) {
             for (int i = 0; i < half; i++) {
-                float angle = (float) pos * invFreq[i];
+                float angle = (float) pos[t] * invFreq[i];
                 cos[i] = (float) Math.cos(angle);
                 sin[i] = sign * (float) Math.sin(angle);
             }

@@ -79,7 +79,7 @@ class OpGradientTest {
         cache.reserve(6, mask);
         cache.store(0, k, v, 6);
         float[][][][] probs = new float[2][c.heads()][6][6];
-        new Attention(c).forward(q, 2, 6, cache, 0, true, c.slidingWindow(), probs);
+        new Attention(c).forward(q, 2, 6, cache, 0, true, c.slidingWindow(), probs, null);
         float[][] g = new Attention(c).backward(q, probs, dy, 2, 6, cache, 0, true, c.slidingWindow());
         String tag = softcap ? " (soft-capped)" : "";
         double[] qd = DoubleReference.widen(q);
