@@ -1,10 +1,13 @@
 package dev.gemmalora.model;
 
 import dev.gemmalora.tensor.Parallel;
+import dev.gemmalora.tensor.VectorMath;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The element-wise pieces of the Gemma-2 forward: cheap next to the GEMMs, so plain loops; GeGLU
- * (a tanh per element) runs on the pool.
+ * (an exp per element) is vectorized and runs on the pool.
  */
 public final class Ops {
     private static final double SQRT_2_OVER_PI = Math.sqrt(2.0 / Math.PI);
@@ -103,24 +106,43 @@ public final class Ops {
         return out;
     }
 
-    /** Elements per task of the element-wise loops below (tanh makes them worth two threads). */
+    /** Elements per task of the element-wise loops below (an exp per element makes them worth two threads). */
     private static final int CHUNK = 1 << 14;
+    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
 
-    /** GeGLU: gelu_tanh(g) * u, element-wise. */
+    /** GeGLU: gelu_tanh(g) * u, element-wise; {@link #geluTanh} is its scalar twin. */
     public static float[] geglu(float[] g, float[] u) {
         float[] act = new float[g.length];
         Parallel.forRange((g.length + CHUNK - 1) / CHUNK, c -> {
-            for (int i = c * CHUNK, end = Math.min(g.length, i + CHUNK); i < end; i++) {
+            int i = c * CHUNK;
+            int end = Math.min(g.length, i + CHUNK);
+            for (; i <= end - F.length(); i += F.length()) {
+                FloatVector x = FloatVector.fromArray(F, g, i);
+                x.div(VectorMath.geluDenominator(x)).mul(FloatVector.fromArray(F, u, i)).intoArray(act, i);
+            }
+            for (; i < end; i++) {
                 act[i] = geluTanh(g[i]) * u[i];
             }
         });
         return act;
     }
 
-    /** Gradients of {@link #geglu} with respect to g and u, given that of its output. */
+    /**
+     * Gradients of {@link #geglu} with respect to g and u, given that of its output;
+     * {@link #geluTanhGrad} is the scalar twin.
+     */
     public static void gegluBackward(float[] dAct, float[] g, float[] u, float[] dg, float[] du) {
         Parallel.forRange((g.length + CHUNK - 1) / CHUNK, c -> {
-            for (int i = c * CHUNK, end = Math.min(g.length, i + CHUNK); i < end; i++) {
+            int i = c * CHUNK;
+            int end = Math.min(g.length, i + CHUNK);
+            for (; i <= end - F.length(); i += F.length()) {
+                FloatVector x = FloatVector.fromArray(F, g, i);
+                FloatVector d = VectorMath.geluDenominator(x);
+                FloatVector dy = FloatVector.fromArray(F, dAct, i);
+                dy.mul(FloatVector.fromArray(F, u, i)).mul(VectorMath.geluGrad(x, d)).intoArray(dg, i);
+                dy.mul(x.div(d)).intoArray(du, i);
+            }
+            for (; i < end; i++) {
                 dg[i] = dAct[i] * u[i] * geluTanhGrad(g[i]);
                 du[i] = dAct[i] * geluTanh(g[i]);
             }

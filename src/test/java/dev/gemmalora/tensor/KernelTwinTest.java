@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gemmalora.io.DType;
 import dev.gemmalora.io.TensorData;
+import dev.gemmalora.model.Ops;
 import java.util.Random;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -26,6 +27,36 @@ class KernelTwinTest {
             double d = Math.abs(want[i] - got[i]);
             assertTrue(d <= tol * (1 + Math.abs(want[i])), "index " + i + ": want " + want[i] + " got " + got[i]);
         }
+    }
+
+    /** Vector GeGLU (one exp per lane) and its gradients against the scalar tanh formulas, over chunk edges and a tail. */
+    @org.junit.jupiter.api.Test
+    void gegluMatchesScalar() {
+        Random r = new Random(11);
+        int n = 40_003;
+        float[] g = random(r, n);
+        for (int i = 0; i < n; i++) {
+            g[i] *= 4;
+        }
+        g[0] = 0f;
+        g[1] = -30f;
+        g[2] = 30f;
+        float[] u = random(r, n);
+        float[] dAct = random(r, n);
+        float[] act = new float[n];
+        float[] dg = new float[n];
+        float[] du = new float[n];
+        float[] wantDg = new float[n];
+        float[] wantDu = new float[n];
+        for (int i = 0; i < n; i++) {
+            act[i] = Ops.geluTanh(g[i]) * u[i];
+            wantDg[i] = dAct[i] * u[i] * Ops.geluTanhGrad(g[i]);
+            wantDu[i] = dAct[i] * Ops.geluTanh(g[i]);
+        }
+        assertClose(act, Ops.geglu(g, u), 2e-6);
+        Ops.gegluBackward(dAct, g, u, dg, du);
+        assertClose(wantDg, dg, 2e-6);
+        assertClose(wantDu, du, 2e-6);
     }
 
     @ParameterizedTest
