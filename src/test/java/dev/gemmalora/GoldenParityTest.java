@@ -252,12 +252,16 @@ class GoldenParityTest {
         double worst = 0;
         try (HfTokenizer tok = HfTokenizer.load(GoldenPaths.tokenizer())) {
             TruthfulQaPrompt prompt = new TruthfulQaPrompt(tok, false);
-            TruthfulQaEval eval = new TruthfulQaEval(m, tok, java.util.Set.of("mc1", "mc2"), false, 16);
-            for (JsonNode want : rows) {
-                TruthfulQaData.Question q = data.questions().get(want.get("i").asInt());
+            // Three questions per batch, so rows of different questions share the GEMMs.
+            TruthfulQaEval eval = new TruthfulQaEval(m, tok, java.util.Set.of("mc1", "mc2"), false, 3);
+            List<TruthfulQaData.Question> questions = rows.stream().map(r -> data.questions().get(r.get("i").asInt())).toList();
+            List<ObjectNode> scored = eval.evaluate(questions);
+            for (int r = 0; r < rows.size(); r++) {
+                JsonNode want = rows.get(r);
+                TruthfulQaData.Question q = questions.get(r);
                 assertEquals(want.get("question").asText(), q.question());
                 String context = prompt.mcContext(q.question());
-                ObjectNode got = eval.evaluate(q);
+                ObjectNode got = scored.get(r);
                 for (String task : List.of("mc1_targets", "mc2_targets")) {
                     List<String> choices = (task.equals("mc1_targets") ? q.mc1() : q.mc2()).choices();
                     for (int c = 0; c < choices.size(); c++) {

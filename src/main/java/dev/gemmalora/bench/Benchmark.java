@@ -274,13 +274,15 @@ public final class Benchmark {
         List<TruthfulQaData.Question> qs = ds.questions().subList(0, Math.min(s.questions(), ds.questions().size()));
         try (HfTokenizer tok = HfTokenizer.load(s.tokenizer())) {
             long t0 = System.nanoTime();
-            TruthfulQaEval eval = new TruthfulQaEval(model, tok, Set.of("mc1", "mc2"), false, 16);
+            TruthfulQaEval eval = new TruthfulQaEval(model, tok, Set.of("mc1", "mc2"), false, TruthfulQaEval.DEFAULT_BATCH);
             double primerSeconds = (System.nanoTime() - t0) / 1e9;
             long primer = eval.positions();
             long lmEval = 0;
             long t1 = System.nanoTime();
-            for (TruthfulQaData.Question q : qs) {
-                lmEval += eval.evaluate(q).get("lm_eval_positions").asLong();
+            for (int i = 0; i < qs.size(); i += TruthfulQaEval.DEFAULT_BATCH) {
+                for (ObjectNode row : eval.evaluate(qs.subList(i, Math.min(qs.size(), i + TruthfulQaEval.DEFAULT_BATCH)))) {
+                    lmEval += row.get("lm_eval_positions").asLong();
+                }
             }
             double sec = (System.nanoTime() - t1) / 1e9;
             long positions = eval.positions() - primer;

@@ -57,11 +57,16 @@ final class EvalTruthfulQaCommand implements Callable<Integer> {
     @Option(names = "--chat-template", description = "Wrap each prompt in the Gemma chat template (off: lm-eval's default, comparable with published numbers).")
     boolean chatTemplate;
 
-    @Option(names = "--batch", defaultValue = "16", description = "Answer choices scored together.")
+    @Option(names = "--batch", defaultValue = "" + TruthfulQaEval.DEFAULT_BATCH,
+            description = "Questions scored together, each with all its answer choices (bigger GEMMs; an interrupted run"
+                    + " redoes at most one batch). Default: ${DEFAULT-VALUE}.")
     int batch;
 
     @Override
     public Integer call() throws IOException {
+        if (batch < 1) {
+            throw new InputException("--batch: " + batch + ", expected at least 1 question per batch");
+        }
         Set<String> taskSet = new LinkedHashSet<>(tasks);
         for (String t : taskSet) {
             if (!TruthfulQaEval.TASKS.contains(t)) {
@@ -181,12 +186,13 @@ final class EvalTruthfulQaCommand implements Callable<Integer> {
             long positions = 0;
             try (ResultsFile out = ResultsFile.append(results);
                  ProgressBar bar = Progress.start(name, questions.size(), done.size(), Duration.ZERO)) {
-                for (TruthfulQaData.Question q : todo) {
-                    ObjectNode row = eval.evaluate(q);
-                    out.write(row);
-                    rows.add(row);
-                    positions += row.get("positions").asLong();
-                    bar.step();
+                for (int i = 0; i < todo.size(); i += batch) {
+                    for (ObjectNode row : eval.evaluate(todo.subList(i, Math.min(todo.size(), i + batch)))) {
+                        out.write(row);
+                        rows.add(row);
+                        positions += row.get("positions").asLong();
+                        bar.step();
+                    }
                     bar.setExtraMessage(String.format("%.0f tok/s", positions / ((System.nanoTime() - t0) / 1e9)));
                 }
             }

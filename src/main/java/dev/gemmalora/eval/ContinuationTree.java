@@ -84,6 +84,11 @@ final class ContinuationTree {
         }
     }
 
+    /** Nodes whose next-token distribution some continuation needs. */
+    long scoredNodes() {
+        return targets.stream().filter(t -> !t.isEmpty()).count();
+    }
+
     List<Target> targets(int node) {
         return targets.get(node);
     }

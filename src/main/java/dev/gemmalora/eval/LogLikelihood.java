@@ -65,35 +65,59 @@ public final class LogLikelihood {
         }
     }
 
+    /** One group's results, in request order, and the positions its trees cost. */
+    public record Scored(List<Result> results, long positions, long logitPositions) {
+    }
+
     public List<Result> score(List<Request> requests) {
-        Map<List<Integer>, ContinuationTree> trees = new LinkedHashMap<>();
-        for (int i = 0; i < requests.size(); i++) {
-            Request r = requests.get(i);
-            int[] ctx = r.context();
-            if (ctx.length == 0 || r.continuation().length == 0) {
-                throw new IllegalArgumentException("request " + i + " needs a non-empty context and continuation");
+        return scoreGroups(List.of(requests)).get(0).results();
+    }
+
+    /**
+     * Scores several groups of requests (the answer choices of several questions, say) in shared
+     * batches; a context's continuations are merged into one tree within a group.
+     */
+    public List<Scored> scoreGroups(List<List<Request>> groups) {
+        List<List<ContinuationTree>> treesOf = new ArrayList<>();
+        for (List<Request> requests : groups) {
+            Map<List<Integer>, ContinuationTree> trees = new LinkedHashMap<>();
+            for (int i = 0; i < requests.size(); i++) {
+                Request r = requests.get(i);
+                int[] ctx = r.context();
+                if (ctx.length == 0 || r.continuation().length == 0) {
+                    throw new IllegalArgumentException("request " + i + " needs a non-empty context and continuation");
+                }
+                ContinuationTree tree = trees.computeIfAbsent(Arrays.stream(ctx).boxed().toList(), k -> {
+                    int shared = sharedPrefix(ctx);
+                    return new ContinuationTree(Arrays.copyOfRange(ctx, shared, ctx.length), shared > 0);
+                });
+                tree.addContinuation(i, r.continuation());
             }
-            ContinuationTree tree = trees.computeIfAbsent(Arrays.stream(ctx).boxed().toList(), k -> {
-                int shared = sharedPrefix(ctx);
-                return new ContinuationTree(Arrays.copyOfRange(ctx, shared, ctx.length), shared > 0);
-            });
-            tree.addContinuation(i, r.continuation());
+            treesOf.add(new ArrayList<>(trees.values()));
         }
-        double[] ll = new double[requests.size()];
-        boolean[] greedy = new boolean[requests.size()];
-        Arrays.fill(greedy, true);
+        double[][] ll = new double[groups.size()][];
+        boolean[][] greedy = new boolean[groups.size()][];
+        List<Tagged> all = new ArrayList<>();
+        for (int g = 0; g < groups.size(); g++) {
+            ll[g] = new double[groups.get(g).size()];
+            greedy[g] = new boolean[groups.get(g).size()];
+            Arrays.fill(greedy[g], true);
+            for (ContinuationTree t : treesOf.get(g)) {
+                all.add(new Tagged(g, t));
+            }
+        }
         for (boolean cached : new boolean[] {true, false}) {
-            List<ContinuationTree> batch = new ArrayList<>();
+            List<Tagged> batch = new ArrayList<>();
             int longest = 0;
-            for (ContinuationTree t : trees.values()) {
-                if (t.afterPrefix() != cached) {
+            for (Tagged t : all) {
+                if (t.tree().afterPrefix() != cached) {
                     continue;
                 }
-                int len = Math.max(longest, t.size());
+                int len = Math.max(longest, t.tree().size());
                 if (!batch.isEmpty() && (batch.size() == maxRows || (batch.size() + 1) * len > MAX_BATCH_SLOTS)) {
                     run(batch, longest, cached, ll, greedy);
                     batch.clear();
-                    len = t.size();
+                    len = t.tree().size();
                 }
                 batch.add(t);
                 longest = len;
@@ -102,11 +126,21 @@ public final class LogLikelihood {
                 run(batch, longest, cached, ll, greedy);
             }
         }
-        Result[] out = new Result[requests.size()];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = new Result(ll[i], greedy[i]);
+        List<Scored> out = new ArrayList<>();
+        for (int g = 0; g < groups.size(); g++) {
+            Result[] results = new Result[ll[g].length];
+            for (int i = 0; i < results.length; i++) {
+                results[i] = new Result(ll[g][i], greedy[g][i]);
+            }
+            long pos = treesOf.get(g).stream().mapToLong(ContinuationTree::size).sum();
+            long logit = treesOf.get(g).stream().mapToLong(ContinuationTree::scoredNodes).sum();
+            out.add(new Scored(Arrays.asList(results), pos, logit));
         }
-        return Arrays.asList(out);
+        return out;
+    }
+
+    /** A tree and the group its requests belong to. */
+    private record Tagged(int group, ContinuationTree tree) {
     }
 
     private int sharedPrefix(int[] ctx) {
@@ -122,19 +156,20 @@ public final class LogLikelihood {
     }
 
     /** Runs the trees as one batch, one per row, and adds each node's log-probs to its requests. */
-    private void run(List<ContinuationTree> trees, int len, boolean cached, double[] ll, boolean[] greedy) {
+    private void run(List<Tagged> trees, int len, boolean cached, double[][] ll, boolean[][] greedy) {
         int nb = trees.size();
         int[][] ids = new int[nb][len];
         int[][] parent = new int[nb][len];
         List<int[]> nodes = new ArrayList<>();
         for (int b = 0; b < nb; b++) {
-            trees.get(b).fill(ids[b], parent[b]);
-            for (int i = 0; i < trees.get(b).size(); i++) {
-                if (!trees.get(b).targets(i).isEmpty()) {
+            ContinuationTree tree = trees.get(b).tree();
+            tree.fill(ids[b], parent[b]);
+            for (int i = 0; i < tree.size(); i++) {
+                if (!tree.targets(i).isEmpty()) {
                     nodes.add(new int[] {b, i});
                 }
-                positions++;
             }
+            positions += tree.size();
         }
         KvCache cache = cached ? prefixCache.fanOut(0, nb, len) : KvCache.forModel(model.config(), nb, len);
         float[] hidden = model.forwardTree(ids, new TokenTree(parent), cache);
@@ -151,9 +186,10 @@ public final class LogLikelihood {
                 top[i] = Softmax.indexOf(logits, i * vocab, vocab, max);
             });
             for (int i = 0; i < part.size(); i++) {
-                for (ContinuationTree.Target t : trees.get(part.get(i)[0]).targets(part.get(i)[1])) {
-                    ll[t.request()] += logits[i * vocab + t.target()] - lse[i];
-                    greedy[t.request()] &= top[i] == t.target();
+                Tagged row = trees.get(part.get(i)[0]);
+                for (ContinuationTree.Target t : row.tree().targets(part.get(i)[1])) {
+                    ll[row.group()][t.request()] += logits[i * vocab + t.target()] - lse[i];
+                    greedy[row.group()][t.request()] &= top[i] == t.target();
                 }
             }
         }

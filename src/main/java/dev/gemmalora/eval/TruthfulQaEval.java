@@ -20,6 +20,8 @@ import java.util.Set;
 public final class TruthfulQaEval {
     public static final List<String> TASKS = List.of("mc1", "mc2", "gen", "binary");
     public static final int GEN_MAX_TOKENS = 256;
+    /** Questions per scoring batch: about 300 positions, enough for the GEMMs to run near their best. */
+    public static final int DEFAULT_BATCH = 4;
     private static final String GEN_STOP = "\n\n";
 
     private final Gemma2Model model;
@@ -60,68 +62,98 @@ public final class TruthfulQaEval {
 
     /** The results row of one question. */
     public ObjectNode evaluate(TruthfulQaData.Question q) {
+        return evaluate(List.of(q)).get(0);
+    }
+
+    /**
+     * The results rows of several questions, whose answer choices are scored in shared batches
+     * (bigger GEMMs). A row's "seconds" is its share of the batch's scoring time, by positions,
+     * plus its own generation time.
+     */
+    public List<ObjectNode> evaluate(List<TruthfulQaData.Question> questions) {
         long t0 = System.nanoTime();
-        long pos0 = positions();
-        long logit0 = scorer.logitPositions();
-        ObjectNode row = Json.MAPPER.createObjectNode();
-        row.put("index", q.index());
-        row.put("question", q.question());
-        row.put("category", q.category());
-        Map<String, TruthfulQaData.Targets> mc = new LinkedHashMap<>();
-        if (tasks.contains("mc1")) {
-            mc.put("mc1_targets", q.mc1());
-        }
-        if (tasks.contains("mc2")) {
-            mc.put("mc2_targets", q.mc2());
-        }
-        if (tasks.contains("binary")) {
-            mc.put("mc0_targets", q.mc0());
-        }
-        long lmEvalPositions = 0;
-        if (!mc.isEmpty()) {
+        List<ObjectNode> rows = new ArrayList<>();
+        List<Map<String, TruthfulQaData.Targets>> mcs = new ArrayList<>();
+        List<List<String>> uniques = new ArrayList<>();
+        List<List<LogLikelihood.Request>> groups = new ArrayList<>();
+        for (TruthfulQaData.Question q : questions) {
+            ObjectNode row = Json.MAPPER.createObjectNode();
+            row.put("index", q.index());
+            row.put("question", q.question());
+            row.put("category", q.category());
+            rows.add(row);
+            Map<String, TruthfulQaData.Targets> mc = new LinkedHashMap<>();
+            if (tasks.contains("mc1")) {
+                mc.put("mc1_targets", q.mc1());
+            }
+            if (tasks.contains("mc2")) {
+                mc.put("mc2_targets", q.mc2());
+            }
+            if (tasks.contains("binary")) {
+                mc.put("mc0_targets", q.mc0());
+            }
+            mcs.add(mc);
             String context = prompt.mcContext(q.question());
             List<String> unique = new ArrayList<>();
             mc.values().forEach(t -> t.choices().stream().filter(c -> !unique.contains(c)).forEach(unique::add));
+            uniques.add(unique);
             List<LogLikelihood.Request> requests = new ArrayList<>();
             for (String choice : unique) {
                 TruthfulQaPrompt.Pair p = prompt.encodePair(context, " " + choice);
                 requests.add(new LogLikelihood.Request(p.context(), p.continuation()));
             }
-            List<LogLikelihood.Result> results = scorer.score(requests);
-            for (var e : mc.entrySet()) {
-                TruthfulQaData.Targets t = e.getValue();
-                double[] lls = new double[t.choices().size()];
-                ObjectNode node = row.putObject(e.getKey());
-                ArrayNode ll = node.putArray("loglik");
-                ArrayNode greedy = node.putArray("is_greedy");
-                for (int c = 0; c < lls.length; c++) {
-                    int u = unique.indexOf(t.choices().get(c));
-                    LogLikelihood.Result r = results.get(u);
-                    lls[c] = r.logLik();
-                    ll.add(r.logLik());
-                    greedy.add(r.greedy());
-                    if (!e.getKey().equals("mc0_targets")) {
-                        LogLikelihood.Request req = requests.get(u);
-                        lmEvalPositions += req.context().length + req.continuation().length - 1;
-                    }
-                }
-                switch (e.getKey()) {
-                    case "mc1_targets" -> row.put("mc1", McMetrics.mc1(lls));
-                    case "mc2_targets" -> row.put("mc2", McMetrics.mc2(lls, t.labels()));
-                    default -> row.put("binary", McMetrics.mc1(lls));
+            groups.add(requests);
+        }
+        List<LogLikelihood.Scored> scored = scorer.scoreGroups(groups);
+        double mcSeconds = (System.nanoTime() - t0) / 1e9;
+        long mcPositions = Math.max(1, scored.stream().mapToLong(LogLikelihood.Scored::positions).sum());
+        for (int i = 0; i < questions.size(); i++) {
+            ObjectNode row = rows.get(i);
+            LogLikelihood.Scored sc = scored.get(i);
+            long lmEvalPositions = mcRows(row, mcs.get(i), uniques.get(i), groups.get(i), sc.results());
+            long t1 = System.nanoTime();
+            long genPos0 = genPositions;
+            if (tasks.contains("gen")) {
+                String completion = generate(questions.get(i).question());
+                row.put("generation", completion);
+                GenMetrics.score(completion, questions.get(i).trueRefs(), questions.get(i).falseRefs()).aggregates().forEach(row::put);
+            }
+            row.put("positions", sc.positions() + genPositions - genPos0);
+            row.put("logit_positions", sc.logitPositions());
+            row.put("lm_eval_positions", lmEvalPositions);
+            row.put("seconds", mcSeconds * sc.positions() / mcPositions + (System.nanoTime() - t1) / 1e9);
+        }
+        return rows;
+    }
+
+    /** Puts each task's log-likelihoods, greedy flags and score into row; returns lm-eval's position count. */
+    private static long mcRows(ObjectNode row, Map<String, TruthfulQaData.Targets> mc, List<String> unique,
+                               List<LogLikelihood.Request> requests, List<LogLikelihood.Result> results) {
+        long lmEvalPositions = 0;
+        for (var e : mc.entrySet()) {
+            TruthfulQaData.Targets t = e.getValue();
+            double[] lls = new double[t.choices().size()];
+            ObjectNode node = row.putObject(e.getKey());
+            ArrayNode ll = node.putArray("loglik");
+            ArrayNode greedy = node.putArray("is_greedy");
+            for (int c = 0; c < lls.length; c++) {
+                int u = unique.indexOf(t.choices().get(c));
+                LogLikelihood.Result r = results.get(u);
+                lls[c] = r.logLik();
+                ll.add(r.logLik());
+                greedy.add(r.greedy());
+                if (!e.getKey().equals("mc0_targets")) {
+                    LogLikelihood.Request req = requests.get(u);
+                    lmEvalPositions += req.context().length + req.continuation().length - 1;
                 }
             }
+            switch (e.getKey()) {
+                case "mc1_targets" -> row.put("mc1", McMetrics.mc1(lls));
+                case "mc2_targets" -> row.put("mc2", McMetrics.mc2(lls, t.labels()));
+                default -> row.put("binary", McMetrics.mc1(lls));
+            }
         }
-        if (tasks.contains("gen")) {
-            String completion = generate(q.question());
-            row.put("generation", completion);
-            GenMetrics.score(completion, q.trueRefs(), q.falseRefs()).aggregates().forEach(row::put);
-        }
-        row.put("positions", positions() - pos0);
-        row.put("logit_positions", scorer.logitPositions() - logit0);
-        row.put("lm_eval_positions", lmEvalPositions);
-        row.put("seconds", (System.nanoTime() - t0) / 1e9);
-        return row;
+        return lmEvalPositions;
     }
 
     /** Greedy completion, cut at the first blank line as lm-eval's until=["\n\n"] does. */
