@@ -296,10 +296,24 @@ public final class Gemm {
         }
     }
 
-    /** The first m token rows and `valid` columns of a 16-wide tile into y (adding unless first). */
+    /**
+     * The first m token rows and `valid` columns of a 16-wide tile into y (adding unless first):
+     * whole vectors where they fit (the last token tile of a batch, LoRA's 8-row factors), the rest
+     * by element.
+     */
     private static void storeTile(float[] tile, int m, int valid, float[] y, int y0, int ys, boolean first) {
         for (int i = 0; i < m; i++) {
-            for (int r = 0; r < valid; r++) {
+            int r = 0;
+            for (; r + LANES <= valid; r += LANES) {
+                FloatVector c = FloatVector.fromArray(F, tile, i * NR + r);
+                int off = y0 + i * ys + r;
+                if (first) {
+                    c.intoArray(y, off);
+                } else {
+                    c.add(FloatVector.fromArray(F, y, off)).intoArray(y, off);
+                }
+            }
+            for (; r < valid; r++) {
                 int o = y0 + i * ys + r;
                 y[o] = first ? tile[i * NR + r] : tile[i * NR + r] + y[o];
             }
