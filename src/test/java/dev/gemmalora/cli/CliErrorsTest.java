@@ -47,6 +47,13 @@ class CliErrorsTest {
     }
 
     @Test
+    void evalBatchOfNoQuestions(@TempDir Path dir) {
+        assertOneLine(CliTest.run("eval", "truthfulqa", "--model", T3 + "/model", "--tokenizer", TOK, "--data",
+                GoldenPaths.shared().resolve("data/truthfulqa").toString(), "--tasks", "mc1", "--batch", "0",
+                "--output", dir.resolve("e").toString()), "--batch: 0, expected at least 1 question per batch");
+    }
+
+    @Test
     void adapterForAnotherModel(@TempDir Path dir) {
         assertOneLine(CliTest.run("merge", "--model", T3 + "/model", "--adapter", T1 + "/adapter", "--output", dir.resolve("m").toString()),
                 "an adapter for another model?");
