@@ -79,26 +79,11 @@ public final class LogLikelihood {
      */
     public List<Scored> scoreGroups(List<List<Request>> groups) {
         List<List<ContinuationTree>> treesOf = new ArrayList<>();
-        for (List<Request> requests : groups) {
-            Map<List<Integer>, ContinuationTree> trees = new LinkedHashMap<>();
-            for (int i = 0; i < requests.size(); i++) {
-                Request r = requests.get(i);
-                int[] ctx = r.context();
-                if (ctx.length == 0 || r.continuation().length == 0) {
-                    throw new IllegalArgumentException("request " + i + " needs a non-empty context and continuation");
-                }
-                ContinuationTree tree = trees.computeIfAbsent(Arrays.stream(ctx).boxed().toList(), k -> {
-                    int shared = sharedPrefix(ctx);
-                    return new ContinuationTree(Arrays.copyOfRange(ctx, shared, ctx.length), shared > 0);
-                });
-                tree.addContinuation(i, r.continuation());
-            }
-            treesOf.add(new ArrayList<>(trees.values()));
-        }
         double[][] ll = new double[groups.size()][];
         boolean[][] greedy = new boolean[groups.size()][];
         List<Tagged> all = new ArrayList<>();
         for (int g = 0; g < groups.size(); g++) {
+            treesOf.add(trees(groups.get(g)));
             ll[g] = new double[groups.get(g).size()];
             greedy[g] = new boolean[groups.get(g).size()];
             Arrays.fill(greedy[g], true);
@@ -106,26 +91,8 @@ public final class LogLikelihood {
                 all.add(new Tagged(g, t));
             }
         }
-        for (boolean cached : new boolean[] {true, false}) {
-            List<Tagged> batch = new ArrayList<>();
-            int longest = 0;
-            for (Tagged t : all) {
-                if (t.tree().afterPrefix() != cached) {
-                    continue;
-                }
-                int len = Math.max(longest, t.tree().size());
-                if (!batch.isEmpty() && (batch.size() == maxRows || (batch.size() + 1) * len > MAX_BATCH_SLOTS)) {
-                    run(batch, longest, cached, ll, greedy);
-                    batch.clear();
-                    len = t.tree().size();
-                }
-                batch.add(t);
-                longest = len;
-            }
-            if (!batch.isEmpty()) {
-                run(batch, longest, cached, ll, greedy);
-            }
-        }
+        runInBatches(all, true, ll, greedy);
+        runInBatches(all, false, ll, greedy);
         List<Scored> out = new ArrayList<>();
         for (int g = 0; g < groups.size(); g++) {
             Result[] results = new Result[ll[g].length];
@@ -137,6 +104,46 @@ public final class LogLikelihood {
             out.add(new Scored(Arrays.asList(results), pos, logit));
         }
         return out;
+    }
+
+    /** One tree per distinct context of the requests, each holding that context's continuations. */
+    private List<ContinuationTree> trees(List<Request> requests) {
+        Map<List<Integer>, ContinuationTree> trees = new LinkedHashMap<>();
+        for (int i = 0; i < requests.size(); i++) {
+            Request r = requests.get(i);
+            int[] ctx = r.context();
+            if (ctx.length == 0 || r.continuation().length == 0) {
+                throw new IllegalArgumentException("request " + i + " needs a non-empty context and continuation");
+            }
+            ContinuationTree tree = trees.computeIfAbsent(Arrays.stream(ctx).boxed().toList(), k -> {
+                int shared = sharedPrefix(ctx);
+                return new ContinuationTree(Arrays.copyOfRange(ctx, shared, ctx.length), shared > 0);
+            });
+            tree.addContinuation(i, r.continuation());
+        }
+        return new ArrayList<>(trees.values());
+    }
+
+    /** Runs the trees that do (or do not) follow the cached prefix, maxRows per batch within the slot bound. */
+    private void runInBatches(List<Tagged> all, boolean cached, double[][] ll, boolean[][] greedy) {
+        List<Tagged> batch = new ArrayList<>();
+        int longest = 0;
+        for (Tagged t : all) {
+            if (t.tree().afterPrefix() != cached) {
+                continue;
+            }
+            int len = Math.max(longest, t.tree().size());
+            if (!batch.isEmpty() && (batch.size() == maxRows || (batch.size() + 1) * len > MAX_BATCH_SLOTS)) {
+                run(batch, longest, cached, ll, greedy);
+                batch.clear();
+                len = t.tree().size();
+            }
+            batch.add(t);
+            longest = len;
+        }
+        if (!batch.isEmpty()) {
+            run(batch, longest, cached, ll, greedy);
+        }
     }
 
     /** A tree and the group its requests belong to. */
