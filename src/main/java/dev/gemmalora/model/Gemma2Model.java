@@ -194,7 +194,7 @@ public final class Gemma2Model {
             throw new IllegalArgumentException("cache has " + cache.batch() + " rows, batch has " + batch);
         }
         cache.reserve(tokens, mask);
-        int[] rows = tree != null ? realRows(mask, tokens) : null;
+        int[] rows = tree != null ? tree.realRows() : null;
         int h = config.hidden();
         float[] x = Ops.gatherRows(embed(ids), rows, h);
         int n = rows == null ? batch * tokens : rows.length;
@@ -210,23 +210,6 @@ public final class Gemma2Model {
             hiddenStates.accept(layers.length, out);
         }
         return out;
-    }
-
-    /** Indices in B*T of the unmasked tokens, or null when none is masked. */
-    private static int[] realRows(int[][] mask, int tokens) {
-        if (mask == null) {
-            return null;
-        }
-        int[] rows = new int[mask.length * tokens];
-        int n = 0;
-        for (int b = 0; b < mask.length; b++) {
-            for (int i = 0; i < tokens; i++) {
-                if (mask[b][i] != 0) {
-                    rows[n++] = b * tokens + i;
-                }
-            }
-        }
-        return n == rows.length ? null : Arrays.copyOf(rows, n);
     }
 
     /** Receives hidden states as HF's output_hidden_states lists them. */

@@ -55,6 +55,21 @@ public final class TokenTree {
         return m;
     }
 
+    /** Indices in B*T of the real tokens, or null when there is no padding. */
+    int[] realRows() {
+        int tokens = parent[0].length;
+        int[] rows = new int[parent.length * tokens];
+        int n = 0;
+        for (int b = 0; b < parent.length; b++) {
+            for (int i = 0; i < tokens; i++) {
+                if (parent[b][i] != PAD) {
+                    rows[n++] = b * tokens + i;
+                }
+            }
+        }
+        return n == rows.length ? null : Arrays.copyOf(rows, n);
+    }
+
     /** Absolute positions of the tokens of every row, flattened [B*T], for RoPE. */
     int[] positions(int pos0) {
         int tokens = parent[0].length;
