@@ -277,28 +277,24 @@ public final class Benchmark {
             TruthfulQaEval eval = new TruthfulQaEval(model, tok, Set.of("mc1", "mc2"), false, TruthfulQaEval.DEFAULT_BATCH);
             double primerSeconds = (System.nanoTime() - t0) / 1e9;
             long primer = eval.positions();
-            long lmEval = 0;
             long t1 = System.nanoTime();
-            for (int i = 0; i < qs.size(); i += TruthfulQaEval.DEFAULT_BATCH) {
-                for (ObjectNode row : eval.evaluate(qs.subList(i, Math.min(qs.size(), i + TruthfulQaEval.DEFAULT_BATCH)))) {
-                    lmEval += row.get("lm_eval_positions").asLong();
-                }
-            }
+            long[] lmEval = {0};
+            eval.evaluateAll(qs, row -> lmEval[0] += row.get("lm_eval_positions").asLong());
             double sec = (System.nanoTime() - t1) / 1e9;
             long positions = eval.positions() - primer;
             ObjectNode f = out.putObject("truthfulqa_mc");
             f.put("questions", qs.size());
             f.put("seconds", sec + primerSeconds);
             f.put("positions", positions + primer);
-            f.put("lm_eval_positions", lmEval);
+            f.put("lm_eval_positions", lmEval[0]);
             f.put("tokens_per_s", positions / sec);
             double scale = ds.questions().size() / (double) qs.size();
             f.put("extrapolated_questions", ds.questions().size());
             f.put("extrapolated_seconds", primerSeconds + sec * scale);
             f.put("extrapolated_positions", primer + positions * scale);
-            f.put("extrapolated_lm_eval_positions", lmEval * scale);
+            f.put("extrapolated_lm_eval_positions", lmEval[0] * scale);
             log.accept(String.format("truthfulqa mc1+mc2, %d questions: %.0f s, %d positions (lm-eval: %d), %.1f tokens/s; all %d: about %.0f min",
-                    qs.size(), sec + primerSeconds, positions + primer, lmEval, positions / sec, ds.questions().size(),
+                    qs.size(), sec + primerSeconds, positions + primer, lmEval[0], positions / sec, ds.questions().size(),
                     (primerSeconds + sec * scale) / 60));
         }
     }

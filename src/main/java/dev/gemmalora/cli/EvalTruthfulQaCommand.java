@@ -13,6 +13,7 @@ import dev.gemmalora.model.Gemma2Model;
 import dev.gemmalora.report.EvalReport;
 import dev.gemmalora.tokenizer.HfTokenizer;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -183,18 +184,20 @@ final class EvalTruthfulQaCommand implements Callable<Integer> {
             long t0 = System.nanoTime();
             TruthfulQaEval eval = new TruthfulQaEval(m, tok, taskSet, chatTemplate, batch);
             primer = eval.positions();
-            long positions = 0;
+            long[] positions = {0};
             try (ResultsFile out = ResultsFile.append(results);
                  ProgressBar bar = Progress.start(name, questions.size(), done.size(), Duration.ZERO)) {
-                for (int i = 0; i < todo.size(); i += batch) {
-                    for (ObjectNode row : eval.evaluate(todo.subList(i, Math.min(todo.size(), i + batch)))) {
+                eval.evaluateAll(todo, row -> {
+                    try {
                         out.write(row);
-                        rows.add(row);
-                        positions += row.get("positions").asLong();
-                        bar.step();
+                    } catch (IOException e) {
+                        throw new UncheckedIOException(results + ": " + e.getMessage(), e);
                     }
-                    bar.setExtraMessage(String.format("%.0f tok/s", positions / ((System.nanoTime() - t0) / 1e9)));
-                }
+                    rows.add(row);
+                    positions[0] += row.get("positions").asLong();
+                    bar.step();
+                    bar.setExtraMessage(String.format("%.0f tok/s", positions[0] / ((System.nanoTime() - t0) / 1e9)));
+                });
             }
         }
         rows.sort(Comparator.comparingInt(r -> r.get("index").asInt()));

@@ -11,6 +11,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Consumer;
 
 /**
  * Scores TruthfulQA questions on one model: MC1/MC2 (and the 2025 binary task) by lm-eval's
@@ -29,6 +30,7 @@ public final class TruthfulQaEval {
     private final TruthfulQaPrompt prompt;
     private final Set<String> tasks;
     private final LogLikelihood scorer;
+    private final int batch;
     private final Set<Integer> stopIds = new HashSet<>();
     private long genPositions;
 
@@ -38,6 +40,7 @@ public final class TruthfulQaEval {
         this.prompt = new TruthfulQaPrompt(tokenizer, chatTemplate);
         this.tasks = tasks;
         this.scorer = new LogLikelihood(model, batch);
+        this.batch = batch;
         stopIds.add(tokenizer.tokenId("<eos>"));
         if (chatTemplate) {
             stopIds.add(tokenizer.tokenId("<end_of_turn>"));
@@ -58,6 +61,16 @@ public final class TruthfulQaEval {
             n++;
         }
         return java.util.Arrays.copyOf(a, n);
+    }
+
+    /**
+     * Scores the questions `batch` at a time, handing each row to done as its batch completes (so a
+     * caller can append it to a results file before the next batch starts).
+     */
+    public void evaluateAll(List<TruthfulQaData.Question> questions, Consumer<ObjectNode> done) {
+        for (int i = 0; i < questions.size(); i += batch) {
+            evaluate(questions.subList(i, Math.min(questions.size(), i + batch))).forEach(done);
+        }
     }
 
     /** The results row of one question. */
