@@ -56,7 +56,8 @@ public final class DecoderLayer {
 
     /**
      * The forward pass; with a tape it also records what backward needs (seed fixes the adapters'
-     * dropout, so recomputing under gradient checkpointing reproduces it).
+     * dropout, so recomputing under gradient checkpointing reproduces it). A replayed tape
+     * supplies the o and down outputs, which are then not recomputed.
      */
     private float[] forward(Gemma2Model m, float[] x, int batch, int tokens, KvCache cache, LayerTape tape, long seed, int[] rows,
                             TokenTree tree) {
@@ -80,14 +81,15 @@ public final class DecoderLayer {
         float[][][][] probs = tape == null ? null : new float[batch][c.heads()][tokens][cache.length() + tokens];
         float[] att = Ops.gatherRows(m.attention().forward(qs, batch, tokens, cache, index, c.isSliding(index), c.slidingWindow(), probs,
                 tree), rows, c.qDim());
-        float[] oOut = o.forward(att, n, sv, 3, seed + 3);
+        boolean replay = tape != null && tape.replay;
+        float[] oOut = replay ? o.replay(att, n, tape.oOut, sv, 3, seed + 3) : o.forward(att, n, sv, 3, seed + 3);
         float[] a = Ops.rmsNorm(oOut, n, c.hidden(), postAttnNorm, c.rmsEps());
         Ops.addInPlace(a, x);
         float[] f = Ops.rmsNorm(a, n, c.hidden(), preFfwNorm, c.rmsEps());
         float[] g = gate.forward(f, n, sv, 4, seed + 4);
         float[] u = up.forward(f, n, sv, 5, seed + 5);
         float[] act = Ops.geglu(g, u);
-        float[] downOut = down.forward(act, n, sv, 6, seed + 6);
+        float[] downOut = replay ? down.replay(act, n, tape.downOut, sv, 6, seed + 6) : down.forward(act, n, sv, 6, seed + 6);
         float[] out = Ops.rmsNorm(downOut, n, c.hidden(), postFfwNorm, c.rmsEps());
         Ops.addInPlace(out, a);
         if (tape != null) {

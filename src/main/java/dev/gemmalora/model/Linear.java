@@ -59,6 +59,15 @@ public final class Linear {
         return y;
     }
 
+    /**
+     * The training forward for a layer whose output y is already known (gradient checkpointing
+     * kept it): only the adapter's record for backward is made, the frozen projection is skipped.
+     */
+    public float[] replay(float[] x, int tokens, float[] y, Adapter.Saved[] saved, int slot, long seed) {
+        saved[slot] = adapter == null ? null : adapter.record(x, tokens, seed);
+        return y;
+    }
+
     /** dx = dy W (+ the adapter's share); the frozen W gets no gradient. */
     public float[] backward(float[] dy, int tokens, Adapter.Saved saved) {
         float[] dx = new float[tokens * in()];
