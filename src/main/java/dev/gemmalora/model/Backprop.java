@@ -12,8 +12,8 @@ import dev.gemmalora.tensor.Softmax;
  */
 public final class Backprop {
     /**
-     * Logit rows held at once (1 MB each at gemma's vocabulary). Each chunk widens and transposes
-     * the whole vocabulary projection once, so chunks are large.
+     * Logit rows held at once (1 MB each at gemma's vocabulary). Each chunk widens the whole
+     * vocabulary projection twice (logits, then their input gradient), so chunks are large.
      */
     private static final int LOGIT_ROWS = 256;
 

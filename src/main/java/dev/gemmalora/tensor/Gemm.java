@@ -96,44 +96,13 @@ public final class Gemm {
 
     /** dx[T, cols] += dy[T, rows] * W: the input gradient of y = x W^T. */
     public static void matmulAdd(float[] dy, int tokens, Weight w, float[] dx) {
-        w.data(); // packs the weight on first use, here on the calling thread
-        gemm(dy, tokens, w.rows(), w.cols(), transposedPanels(w), dx, true);
+        InputGradient.matmulAdd(dy, tokens, w, dx);
     }
 
     /** dx[T, cols] += dy[T, rows] * w for a heap matrix w[rows, cols]. */
     public static void matmulAdd(float[] dy, int tokens, float[] w, int rows, int cols, float[] dx) {
         int c = cols;
         gemm(dy, tokens, rows, cols, rowPanels((r, k0, n, dst, off) -> System.arraycopy(w, r * c + k0, dst, off, n)), dx, true);
-    }
-
-    /**
-     * Panels of B = W for the input gradient: each 16 x 16 tile of a weight panel (16 rows, 16
-     * columns, stored column-major) is copied out in one piece, transposed into tmp[0, 256) and
-     * copied as 16 rows of B. Scalar on purpose: the Vector API widening, called from here, was
-     * not inlined and boxed; element-wise segment reads kept their bounds checks.
-     */
-    private static Packer transposedPanels(Weight w) {
-        int cols = w.cols();
-        boolean bf16 = w.dtype() == DType.BF16;
-        return (n0, valid, k0, kc, pack, base, tmp) -> {
-            short[] halves = bf16 ? new short[NR * NR] : null;
-            float[] floats = bf16 ? null : new float[NR * NR];
-            for (int g = 0; g < kc; g += NR) {
-                int rn = Math.min(NR, kc - g);
-                long tile = ((long) ((k0 + g) / NR) * cols + n0) * NR;
-                if (bf16) {
-                    MemorySegment.copy(w.data(), Weight.I16, tile * 2, halves, 0, valid * NR);
-                } else {
-                    MemorySegment.copy(w.data(), Weight.F32, tile * 4, floats, 0, valid * NR);
-                }
-                for (int j = 0; j < NR; j++) {
-                    for (int r = 0; r < rn; r++) {
-                        tmp[r * NR + j] = j >= valid ? 0f : bf16 ? DType.bf16ToFloat(halves[j * NR + r]) : floats[j * NR + r];
-                    }
-                }
-                MemorySegment.copy(tmp, 0, pack, ValueLayout.JAVA_FLOAT, (base + (long) g * NR) * 4, rn * NR);
-            }
-        };
     }
 
     /** Panels of B = W itself: row k of W, 16 columns at a time, is already k-major. */
@@ -154,7 +123,7 @@ public final class Gemm {
      * 6x16 kernel about half its speed); every index the kernels form stays inside the sizes
      * checked here, and the tests run with the checks on.
      */
-    private static void checkSizes(float[] x, int tokens, int xCols, float[] y, int yCols) {
+    static void checkSizes(float[] x, int tokens, int xCols, float[] y, int yCols) {
         if (x.length < (long) tokens * xCols || y.length < (long) tokens * yCols) {
             throw new IllegalArgumentException("gemm operands too small: x " + x.length + " < " + tokens + " x " + xCols
                     + " or y " + y.length + " < " + tokens + " x " + yCols);
@@ -195,6 +164,11 @@ public final class Gemm {
         return s[which];
     }
 
+    /** The kernels' 6 x 16 output tile, per thread. */
+    static float[] tile() {
+        return scratch(2, MR * NR);
+    }
+
     private static void packedBlock(float[] x, int tokens, int cols, int rows, Packer packer, float[] y, int block,
                                     boolean accumulate) {
         int o0 = block * NB;
@@ -202,7 +176,7 @@ public final class Gemm {
         int panels = (nb + NR - 1) / NR;
         MemorySegment pack = packScratch(panels * NR * KC);
         float[] tmp = scratch(1, Math.max(KC, NR * NR));
-        float[] tile = scratch(2, MR * NR);
+        float[] tile = tile();
         for (int k0 = 0; k0 < cols; k0 += KC) {
             int kc = Math.min(KC, cols - k0);
             for (int p = 0; p < panels; p++) {
@@ -224,7 +198,7 @@ public final class Gemm {
      * than six tokens the last one is repeated and the extra results dropped: cheaper than a
      * narrower kernel that would reload the panel per token.
      */
-    private static void kernel6x16(float[] x, int x0, int xs, int m, MemorySegment pk, long p0, int kc, float[] y, int y0, int ys,
+    static void kernel6x16(float[] x, int x0, int xs, int m, MemorySegment pk, long p0, int kc, float[] y, int y0, int ys,
                                    int valid, boolean first, float[] tile) {
         FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
         FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
@@ -332,7 +306,7 @@ public final class Gemm {
         int panels = Weight.panels(rows);
         MemorySegment seg = w.data();
         Parallel.forRange((panels + STREAM_PANELS - 1) / STREAM_PANELS, b -> {
-            float[] tile = scratch(2, MR * NR);
+            float[] tile = tile();
             int end = Math.min(panels, (b + 1) * STREAM_PANELS);
             for (int p = b * STREAM_PANELS; p < end; p++) {
                 int valid = Math.min(NR, rows - p * NR);

@@ -1,0 +1,188 @@
+package dev.gemmalora.tensor;
+
+import dev.gemmalora.io.DType;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * dx[T, cols] += dy[T, rows] W for a packed {@link Weight}: the input gradient of y = x W^T.
+ *
+ * <p>A weight panel holds 16 rows of W contiguously for each column, which is the wrong way round
+ * for broadcasting dy against rows of W; transposing the weights on every call cost a scalar move
+ * per weight element. This computes the transpose of the product instead, dx^T = W^T dy^T, with
+ * the forward's 6 x 16 kernel: six columns of W, widened k-contiguous from their panels (a vector
+ * copy), are the broadcast side, and 16-token panels of dy^T are the vector side. Only dy (T x
+ * rows) and the result (T x cols) are transposed, once per call, instead of rows x cols weights.
+ */
+final class InputGradient {
+    private static final int MR = 6;
+    private static final int NR = Weight.PANEL;
+    /** Rows of W (the reduction) per kernel call, a multiple of the panel height. */
+    private static final int KC = 256;
+    /** Columns of W per task: a multiple of the kernel's six. */
+    private static final int NC = 48;
+    /**
+     * Rows of W whose dy^T panels are built at once: every decoder projection in one go, while
+     * the vocabulary projection's 256,000 rows take 28 rounds (the buffer is T x 9216 floats).
+     */
+    private static final int KB = 9216;
+    private static final ThreadLocal<MemorySegment> DY_PANELS = ThreadLocal.withInitial(() -> MemorySegment.NULL);
+    private static final ThreadLocal<float[]> RESULT = ThreadLocal.withInitial(() -> new float[0]);
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[2][0]);
+
+    private InputGradient() {
+    }
+
+    static void matmulAdd(float[] dy, int tokens, Weight w, float[] dx) {
+        MemorySegment wd = w.data(); // packs the weight on first use, here on the calling thread
+        int rows = w.rows();
+        int cols = w.cols();
+        Gemm.checkSizes(dy, tokens, rows, dx, cols);
+        int kDim = Weight.panels(rows) * NR;
+        int tPanels = (tokens + NR - 1) / NR;
+        int tPad = tPanels * NR;
+        int tasks = (cols + NC - 1) / NC;
+        boolean parallel = (long) tokens * rows * cols >= 1 << 18;
+        MemorySegment dyT = dyPanels((long) tPanels * Math.min(KB, kDim) * NR);
+        float[] dxT = result(cols * tPad);
+        for (int kb0 = 0; kb0 < kDim; kb0 += KB) {
+            int kb = kb0;
+            int kbLen = Math.min(KB, kDim - kb0);
+            run(parallel, tPanels, tp -> packTokens(dy, tokens, rows, kb, kbLen, tp, dyT));
+            run(parallel, tasks, b -> {
+                block(wd, w.dtype() == DType.BF16, cols, tokens, tPanels, tPad, kb, kbLen, dyT, dxT, b);
+                if (kb + kbLen == kDim) {
+                    addTransposed(dxT, tPad, tokens, cols, b, dx); // while the task's columns are still in L2
+                }
+            });
+        }
+    }
+
+    private static void run(boolean parallel, int n, java.util.function.IntConsumer body) {
+        if (parallel) {
+            Parallel.forRange(n, body);
+        } else {
+            for (int i = 0; i < n; i++) {
+                body.accept(i);
+            }
+        }
+    }
+
+    /** Off-heap and 64-byte aligned, as the forward's panels: the kernel's vector loads read it. */
+    private static MemorySegment dyPanels(long floats) {
+        MemorySegment s = DY_PANELS.get();
+        if (s.byteSize() < floats * 4) {
+            s = Arena.ofAuto().allocate(floats * 4, 64);
+            DY_PANELS.set(s);
+        }
+        return s;
+    }
+
+    private static float[] result(int n) {
+        float[] r = RESULT.get();
+        if (r.length < n) {
+            r = new float[n];
+            RESULT.set(r);
+        }
+        return r;
+    }
+
+    private static float[] scratch(int which, int n) {
+        float[][] s = SCRATCH.get();
+        if (s[which].length < n) {
+            s[which] = new float[n];
+        }
+        return s[which];
+    }
+
+    /**
+     * Token panel tp of dy^T for rows [kb0, kb0 + kbLen) of W: dyT[(tp * kbLen + k) * 16 + j] =
+     * dy[tp * 16 + j][kb0 + k], zero past the last token and the last row (the weight's padding rows).
+     * Done 64 rows of W at a time, so the 16 reading streams and the 4 KiB written stay in L1.
+     */
+    private static void packTokens(float[] dy, int tokens, int rows, int kb0, int kbLen, int tp, MemorySegment dyT) {
+        float[] panel = scratch(0, kbLen * NR);
+        java.util.Arrays.fill(panel, 0, kbLen * NR, 0f);
+        int real = Math.min(kbLen, rows - kb0);
+        int nt = Math.min(NR, tokens - tp * NR);
+        for (int k0 = 0; k0 < real; k0 += 64) {
+            int k1 = Math.min(real, k0 + 64);
+            for (int j = 0; j < nt; j++) {
+                int src = (tp * NR + j) * rows + kb0;
+                for (int k = k0; k < k1; k++) {
+                    panel[k * NR + j] = dy[src + k];
+                }
+            }
+        }
+        MemorySegment.copy(panel, 0, dyT, ValueLayout.JAVA_FLOAT, (long) tp * kbLen * NR * 4, kbLen * NR);
+    }
+
+    /** Columns [b * NC, +NC) of dx^T over rows [kb0, kb0 + kbLen) of W, stored (kb0 = 0) or added. */
+    private static void block(MemorySegment wd, boolean bf16, int cols, int tokens, int tPanels, int tPad, int kb0, int kbLen,
+                              MemorySegment dyT, float[] dxT, int b) {
+        int c0 = b * NC;
+        int nc = Math.min(NC, cols - c0);
+        float[] a = scratch(1, NC * KC);
+        float[] tile = Gemm.tile();
+        for (int k0 = 0; k0 < kbLen; k0 += KC) {
+            int kc = Math.min(KC, kbLen - k0);
+            widenColumns(wd, bf16, cols, c0, nc, kb0 + k0, kc, a);
+            boolean first = kb0 + k0 == 0;
+            for (int tp = 0; tp < tPanels; tp++) {
+                int valid = Math.min(NR, tokens - tp * NR);
+                long p0 = ((long) tp * kbLen + k0) * NR;
+                for (int c = 0; c < nc; c += MR) {
+                    Gemm.kernel6x16(a, c * kc, kc, Math.min(MR, nc - c), dyT, p0, kc, dxT, (c0 + c) * tPad + tp * NR, tPad, valid,
+                            first, tile);
+                }
+            }
+        }
+    }
+
+    /**
+     * a[c * kc + k] = W[k0 + k][c0 + c]: in a panel, the 16 rows of one column are contiguous, so
+     * each column's kc rows are kc / 16 runs of 16, widened as vectors. Panel-major order keeps the
+     * reads within one panel's columns.
+     */
+    private static void widenColumns(MemorySegment wd, boolean bf16, int cols, int c0, int nc, int k0, int kc, float[] a) {
+        for (int q = 0; q < kc; q += NR) {
+            long run = ((long) ((k0 + q) / NR) * cols + c0) * NR;
+            for (int c = 0; c < nc; c++, run += NR) {
+                int dst = c * kc + q;
+                if (bf16) {
+                    Widen.bf16(wd, run * 2).intoArray(a, dst);
+                    Widen.bf16(wd, (run + 8) * 2).intoArray(a, dst + 8);
+                } else {
+                    MemorySegment.copy(wd, Weight.F32, run * 4, a, dst, NR);
+                }
+            }
+        }
+    }
+
+    /**
+     * dx[t][c] += dxT[c][t] for the columns of task b, 16 tokens at a time: the transposition goes
+     * through a small buffer in L1, so dx is written in runs of NC floats. (Scattering straight into
+     * dx touched 16 rows per column; at 9,216 columns those rows are 36 KiB apart and share L1 sets.)
+     */
+    private static void addTransposed(float[] dxT, int tPad, int tokens, int cols, int b, float[] dx) {
+        int c0 = b * NC;
+        int nc = Math.min(NC, cols - c0);
+        float[] buf = scratch(0, NR * NC);
+        for (int t0 = 0; t0 < tokens; t0 += NR) {
+            int nt = Math.min(NR, tokens - t0);
+            for (int c = 0; c < nc; c++) {
+                int src = (c0 + c) * tPad + t0;
+                for (int j = 0; j < nt; j++) {
+                    buf[j * NC + c] = dxT[src + j];
+                }
+            }
+            for (int j = 0; j < nt; j++) {
+                int dst = (t0 + j) * cols + c0;
+                for (int c = 0; c < nc; c++) {
+                    dx[dst + c] += buf[j * NC + c];
+                }
+            }
+        }
+    }
+}
