@@ -62,9 +62,13 @@ public final class Gemm {
             return;
         }
         int cols = w.cols();
-        // A forward panel is already k-major: widening KC columns of it is one contiguous run.
+        if (w.dtype() == DType.BF16) {
+            gemm(x, tokens, cols, w.rows(), null, w.data(), y, false);
+            return;
+        }
+        // A forward panel is already k-major: copying KC columns of it is one contiguous run.
         gemm(x, tokens, cols, w.rows(), (n0, valid, k0, kc, pack, base, tmp) ->
-                Widen.run(w, ((long) (n0 / NR) * cols + k0) * NR, kc * NR, pack, base), y, false);
+                Widen.run(w, ((long) (n0 / NR) * cols + k0) * NR, kc * NR, pack, base), null, y, false);
     }
 
     /** y[T, rows] = x[T, cols] * w^T for a heap matrix w[rows, cols]. */
@@ -91,7 +95,7 @@ public final class Gemm {
                 }
             }
         };
-        gemm(x, tokens, cols, rows, transposed, y, false);
+        gemm(x, tokens, cols, rows, transposed, null, y, false);
     }
 
     /** dx[T, cols] += dy[T, rows] * W: the input gradient of y = x W^T. */
@@ -102,7 +106,7 @@ public final class Gemm {
     /** dx[T, cols] += dy[T, rows] * w for a heap matrix w[rows, cols]. */
     public static void matmulAdd(float[] dy, int tokens, float[] w, int rows, int cols, float[] dx) {
         int c = cols;
-        gemm(dy, tokens, rows, cols, rowPanels((r, k0, n, dst, off) -> System.arraycopy(w, r * c + k0, dst, off, n)), dx, true);
+        gemm(dy, tokens, rows, cols, rowPanels((r, k0, n, dst, off) -> System.arraycopy(w, r * c + k0, dst, off, n)), null, dx, true);
     }
 
     /** Panels of B = W itself: row k of W, 16 columns at a time, is already k-major. */
@@ -130,17 +134,21 @@ public final class Gemm {
         }
     }
 
-    /** y[T, n] (+)= x[T, kDim] * B[kDim, n] where B is reached through the packer. */
-    private static void gemm(float[] x, int tokens, int kDim, int n, Packer packer, float[] y, boolean accumulate) {
+    /**
+     * y[T, n] (+)= x[T, kDim] * B[kDim, n] where B is reached through the packer, or is a BF16
+     * weight's panels (bf16 not null, more than six tokens).
+     */
+    private static void gemm(float[] x, int tokens, int kDim, int n, Packer packer, MemorySegment bf16, float[] y,
+                             boolean accumulate) {
         checkSizes(x, tokens, kDim, y, n);
         int tasks = (n + NB - 1) / NB;
         if ((long) tokens * n * kDim < 1 << 18) {
             for (int b = 0; b < tasks; b++) {
-                packedBlock(x, tokens, kDim, n, packer, y, b, accumulate);
+                packedBlock(x, tokens, kDim, n, packer, bf16, y, b, accumulate);
             }
             return;
         }
-        Parallel.forRange(tasks, b -> packedBlock(x, tokens, kDim, n, packer, y, b, accumulate));
+        Parallel.forRange(tasks, b -> packedBlock(x, tokens, kDim, n, packer, bf16, y, b, accumulate));
     }
 
     /**
@@ -169,8 +177,13 @@ public final class Gemm {
         return scratch(2, MR * NR);
     }
 
-    private static void packedBlock(float[] x, int tokens, int cols, int rows, Packer packer, float[] y, int block,
-                                    boolean accumulate) {
+    /**
+     * One task: NB rows of the result. For a BF16 weight the first token tile widens the panels
+     * as it multiplies them, storing the widened columns for the other tiles: the widening then
+     * overlaps arithmetic instead of being a pass of its own (7% of scoring's time as one).
+     */
+    private static void packedBlock(float[] x, int tokens, int cols, int rows, Packer packer, MemorySegment bf16, float[] y,
+                                    int block, boolean accumulate) {
         int o0 = block * NB;
         int nb = Math.min(NB, rows - o0);
         int panels = (nb + NR - 1) / NR;
@@ -179,11 +192,26 @@ public final class Gemm {
         float[] tile = tile();
         for (int k0 = 0; k0 < cols; k0 += KC) {
             int kc = Math.min(KC, cols - k0);
-            for (int p = 0; p < panels; p++) {
-                packer.pack(o0 + p * NR, Math.min(NR, nb - p * NR), k0, kc, pack, p * NR * kc, tmp);
-            }
             boolean first = k0 == 0 && !accumulate;
-            for (int t0 = 0; t0 < tokens; t0 += MR) {
+            int t0 = 0;
+            if (bf16 != null) {
+                for (int p = 0; p < panels; p++) {
+                    int valid = Math.min(NR, nb - p * NR);
+                    long off = ((long) (o0 / NR + p) * cols + k0) * NR * 2;
+                    stream6x16(x, k0, cols, MR, bf16, off, kc, tile, pack, p * NR * kc);
+                    if (valid == NR) {
+                        storeFullTile(tile, y, o0 + p * NR, rows, first);
+                    } else {
+                        storeTile(tile, MR, valid, y, o0 + p * NR, rows, first);
+                    }
+                }
+                t0 = MR;
+            } else {
+                for (int p = 0; p < panels; p++) {
+                    packer.pack(o0 + p * NR, Math.min(NR, nb - p * NR), k0, kc, pack, p * NR * kc, tmp);
+                }
+            }
+            for (; t0 < tokens; t0 += MR) {
                 int m = Math.min(MR, tokens - t0);
                 for (int p = 0; p < panels; p++) {
                     int valid = Math.min(NR, nb - p * NR);
@@ -307,6 +335,7 @@ public final class Gemm {
         MemorySegment seg = w.data();
         Parallel.forRange((panels + STREAM_PANELS - 1) / STREAM_PANELS, b -> {
             float[] tile = tile();
+            MemorySegment unused = packScratch(NR * KC);
             int end = Math.min(panels, (b + 1) * STREAM_PANELS);
             for (int p = b * STREAM_PANELS; p < end; p++) {
                 int valid = Math.min(NR, rows - p * NR);
@@ -316,7 +345,7 @@ public final class Gemm {
                     for (int t0 = 0; t0 < tokens; t0 += MR) {
                         int m = Math.min(MR, tokens - t0);
                         if (m > 4) {
-                            stream6x16(x, t0 * cols + k0, cols, m, seg, i * 2, kc, tile);
+                            stream6x16(x, t0 * cols + k0, cols, m, seg, i * 2, kc, tile, unused, 0);
                         } else if (m > 1) {
                             stream4x16(x, t0 * cols + k0, cols, m, seg, i * 2, kc, tile);
                         } else {
@@ -331,10 +360,13 @@ public final class Gemm {
 
     /**
      * m (5..6) tokens against kc columns of a BF16 panel from byte offset off, summed as
-     * {@link #kernel6x16} sums, into tile. The kernels take the bare segment: reaching it through
-     * the Weight (a dtype test per load) measured a third slower.
+     * {@link #kernel6x16} sums, into tile; the widened panel is also stored to pack from float index
+     * p0, for {@link #kernel6x16} to reuse (decoding has no use for it and writes it to scratch: two
+     * stores per column cost nothing next to reading the weights). The kernels take the bare
+     * segment: reaching it through the Weight (a dtype test per load) measured a third slower.
      */
-    private static void stream6x16(float[] x, int x0, int xs, int m, MemorySegment w, long off, int kc, float[] tile) {
+    private static void stream6x16(float[] x, int x0, int xs, int m, MemorySegment w, long off, int kc, float[] tile,
+                                   MemorySegment pack, long p0) {
         FloatVector c00 = FloatVector.zero(F), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
         FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
         int x1 = x0 + xs;
@@ -345,6 +377,8 @@ public final class Gemm {
         for (int k = 0; k < kc; k++, off += 2 * NR) {
             FloatVector b0 = Widen.bf16(w, off);
             FloatVector b1 = Widen.bf16(w, off + 2 * LANES);
+            b0.intoMemorySegment(pack, (p0 + k * NR) * 4, ByteOrder.LITTLE_ENDIAN);
+            b1.intoMemorySegment(pack, (p0 + k * NR + LANES) * 4, ByteOrder.LITTLE_ENDIAN);
             FloatVector a = FloatVector.broadcast(F, x[x0 + k]);
             c00 = a.fma(b0, c00);
             c01 = a.fma(b1, c01);
