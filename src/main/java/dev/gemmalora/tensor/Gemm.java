@@ -196,14 +196,9 @@ public final class Gemm {
             int t0 = 0;
             if (bf16 != null) {
                 for (int p = 0; p < panels; p++) {
-                    int valid = Math.min(NR, nb - p * NR);
                     long off = ((long) (o0 / NR + p) * cols + k0) * NR * 2;
                     stream6x16(x, k0, cols, MR, bf16, off, kc, tile, pack, p * NR * kc);
-                    if (valid == NR) {
-                        storeFullTile(tile, y, o0 + p * NR, rows, first);
-                    } else {
-                        storeTile(tile, MR, valid, y, o0 + p * NR, rows, first);
-                    }
+                    store(tile, MR, Math.min(NR, nb - p * NR), y, o0 + p * NR, rows, first);
                 }
                 t0 = MR;
             } else {
@@ -215,19 +210,21 @@ public final class Gemm {
                 int m = Math.min(MR, tokens - t0);
                 for (int p = 0; p < panels; p++) {
                     int valid = Math.min(NR, nb - p * NR);
-                    kernel6x16(x, t0 * cols + k0, cols, m, pack, p * NR * kc, kc, y, t0 * rows + o0 + p * NR, rows, valid, first, tile);
+                    kernel6x16(x, t0 * cols + k0, cols, m, pack, p * NR * kc, kc, tile);
+                    store(tile, m, valid, y, t0 * rows + o0 + p * NR, rows, first);
                 }
             }
         }
     }
 
     /**
-     * m (1..6) tokens against one packed panel, writing the first `valid` of its 16 rows. With fewer
-     * than six tokens the last one is repeated and the extra results dropped: cheaper than a
-     * narrower kernel that would reload the panel per token.
+     * m (1..6) tokens against one packed panel, into tile. With fewer than six tokens the last one
+     * is repeated and the extra results dropped: cheaper than a narrower kernel that would reload
+     * the panel per token. The callers store the tile, so the kernel has no branch of its own: the
+     * full-or-partial test here was compiled for one side first, then deoptimized and the whole
+     * kernel recompiled (JFR: unstable_if), which is one way its speed varied from run to run.
      */
-    static void kernel6x16(float[] x, int x0, int xs, int m, MemorySegment pk, long p0, int kc, float[] y, int y0, int ys,
-                                   int valid, boolean first, float[] tile) {
+    static void kernel6x16(float[] x, int x0, int xs, int m, MemorySegment pk, long p0, int kc, float[] tile) {
         FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
         FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
         FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
@@ -273,6 +270,10 @@ public final class Gemm {
         c41.intoArray(tile, 4 * NR + LANES);
         c50.intoArray(tile, 5 * NR);
         c51.intoArray(tile, 5 * NR + LANES);
+    }
+
+    /** The first m rows and `valid` columns of a tile into y (adding unless first). */
+    static void store(float[] tile, int m, int valid, float[] y, int y0, int ys, boolean first) {
         if (m == MR && valid == NR) {
             storeFullTile(tile, y, y0, ys, first);
         } else {

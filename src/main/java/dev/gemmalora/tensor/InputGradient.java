@@ -133,8 +133,9 @@ final class InputGradient {
                 int valid = Math.min(NR, tokens - tp * NR);
                 long p0 = ((long) tp * kbLen + k0) * NR;
                 for (int c = 0; c < nc; c += MR) {
-                    Gemm.kernel6x16(a, c * kc, kc, Math.min(MR, nc - c), dyT, p0, kc, dxT, (c0 + c) * tPad + tp * NR, tPad, valid,
-                            first, tile);
+                    int m = Math.min(MR, nc - c);
+                    Gemm.kernel6x16(a, c * kc, kc, m, dyT, p0, kc, tile);
+                    Gemm.store(tile, m, valid, dxT, (c0 + c) * tPad + tp * NR, tPad, first);
                 }
             }
         }
