@@ -19,7 +19,7 @@ final class InputGradient {
     private static final int MR = 6;
     private static final int NR = Weight.PANEL;
     /** Rows of W (the reduction) per kernel call, a multiple of the panel height. */
-    private static final int KC = 256;
+    private static final int KC = 512;
     /** Columns of W per task: a multiple of the kernel's six. */
     private static final int NC = 48;
     /**
