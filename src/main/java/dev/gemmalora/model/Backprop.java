@@ -7,8 +7,8 @@ import dev.gemmalora.tensor.Softmax;
 /**
  * One training forward and backward over a right-padded batch: the causal-LM loss and the
  * gradients of every adapter (base weights are frozen, so only activations get gradients). With
- * gradient checkpointing each layer keeps its input and its o and down outputs, and the rest of
- * the layer is recomputed in backward.
+ * gradient checkpointing each layer keeps its input, queries and o and down outputs, and the rest
+ * of the layer (gate, up, attention weights, norms) is recomputed in backward.
  */
 public final class Backprop {
     /**

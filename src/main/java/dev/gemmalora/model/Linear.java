@@ -60,12 +60,11 @@ public final class Linear {
     }
 
     /**
-     * The training forward for a layer whose output y is already known (gradient checkpointing
-     * kept it): only the adapter's record for backward is made, the frozen projection is skipped.
+     * The training forward of a projection whose output gradient checkpointing kept: only the
+     * adapter's record for backward is made (saved[slot]), the frozen projection is skipped.
      */
-    public float[] replay(float[] x, int tokens, float[] y, Adapter.Saved[] saved, int slot, long seed) {
+    public void record(float[] x, int tokens, Adapter.Saved[] saved, int slot, long seed) {
         saved[slot] = adapter == null ? null : adapter.record(x, tokens, seed);
-        return y;
     }
 
     /** dx = dy W (+ the adapter's share); the frozen W gets no gradient. */
