@@ -56,13 +56,6 @@ public final class LoraPair implements Adapter {
 
     @Override
     public Adapter.Saved addForwardTrain(float[] x, int tokens, float[] y, long seed) {
-        Saved saved = record(x, tokens, seed);
-        addUp(saved.u(), tokens, y);
-        return saved;
-    }
-
-    @Override
-    public Saved record(float[] x, int tokens, long seed) {
         float[] xd = x;
         boolean[] keep = null;
         if (dropout > 0) {
@@ -77,6 +70,7 @@ public final class LoraPair implements Adapter {
         }
         float[] u = new float[tokens * r];
         Gemm.matmulT(xd, tokens, a, r, in, u);
+        addUp(u, tokens, y);
         return new Saved(xd, keep, u);
     }
 

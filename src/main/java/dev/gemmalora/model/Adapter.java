@@ -18,12 +18,6 @@ public interface Adapter {
      */
     Saved addForwardTrain(float[] x, int tokens, float[] y, long seed);
 
-    /**
-     * What {@link #addForwardTrain} would return for this input and seed, without computing the
-     * delta: gradient checkpointing replays a layer whose output it kept.
-     */
-    Saved record(float[] x, int tokens, long seed);
-
     /** Accumulates the adapter's own parameter gradients and adds its input gradient into dx. */
     void backward(Saved saved, float[] dy, int tokens, float[] dx);
 }

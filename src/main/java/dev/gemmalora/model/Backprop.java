@@ -7,8 +7,7 @@ import dev.gemmalora.tensor.Softmax;
 /**
  * One training forward and backward over a right-padded batch: the causal-LM loss and the
  * gradients of every adapter (base weights are frozen, so only activations get gradients). With
- * gradient checkpointing each layer keeps its input, queries and o and down outputs, and the rest
- * of the layer (gate, up, attention weights, norms) is recomputed in backward.
+ * gradient checkpointing only each layer's input is kept and the layer is recomputed in backward.
  */
 public final class Backprop {
     /**
@@ -41,11 +40,13 @@ public final class Backprop {
         cache.reserve(tokens, mask);
         DecoderLayer[] layers = m.layers();
         LayerTape[] tapes = new LayerTape[layers.length];
+        float[][] inputs = new float[layers.length][];
         float[] x = m.embed(ids);
         for (int l = 0; l < layers.length; l++) {
             LayerTape tape = new LayerTape();
+            inputs[l] = x;
             x = layers[l].forward(m, x, batch, tokens, cache, tape, layerSeed(seed, l));
-            tapes[l] = checkpoint ? LayerTape.kept(tape) : tape;
+            tapes[l] = checkpoint ? null : tape;
         }
         float[] hidden = Ops.rmsNorm(x, n, c.hidden(), m.finalNorm(), c.rmsEps());
         float[] dHidden = new float[n * c.hidden()];
@@ -53,8 +54,9 @@ public final class Backprop {
         float[] dx = Ops.rmsNormBackward(x, n, c.hidden(), m.finalNorm(), c.rmsEps(), dHidden);
         for (int l = layers.length - 1; l >= 0; l--) {
             LayerTape tape = tapes[l];
-            if (tape.replay) {
-                layers[l].forward(m, tape.x, batch, tokens, cache, tape, layerSeed(seed, l));
+            if (tape == null) {
+                tape = new LayerTape();
+                layers[l].forward(m, inputs[l], batch, tokens, cache, tape, layerSeed(seed, l));
             }
             tapes[l] = null;
             dx = layers[l].backward(m, tape, dx, batch, tokens, cache);

@@ -56,9 +56,7 @@ public final class DecoderLayer {
 
     /**
      * The forward pass; with a tape it also records what backward needs (seed fixes the adapters'
-     * dropout, so recomputing under gradient checkpointing reproduces it). A replayed tape
-     * supplies the queries and the o and down outputs, so of the seven projections only gate and
-     * up run again.
+     * dropout, so recomputing under gradient checkpointing reproduces it).
      */
     private float[] forward(Gemma2Model m, float[] x, int batch, int tokens, KvCache cache, LayerTape tape, long seed, int[] rows,
                             TokenTree tree) {
@@ -67,40 +65,29 @@ public final class DecoderLayer {
         int n = rows == null ? full : rows.length;
         Adapter.Saved[] sv = tape == null ? null : tape.saved;
         float[] h = Ops.rmsNorm(x, n, c.hidden(), inputNorm, c.rmsEps());
-        boolean replay = tape != null && tape.replay;
-        float[] qs;
-        if (replay) {
-            // This layer's keys and values are still in the cache from the forward pass.
-            q.record(h, n, sv, 0, seed);
-            k.record(h, n, sv, 1, seed + 1);
-            v.record(h, n, sv, 2, seed + 2);
-            qs = tape.q;
+        float[] qs = Ops.scatterRows(q.forward(h, n, sv, 0, seed), rows, full, c.qDim());
+        float[] ks = Ops.scatterRows(k.forward(h, n, sv, 1, seed + 1), rows, full, c.kvDim());
+        float[] vs = Ops.scatterRows(v.forward(h, n, sv, 2, seed + 2), rows, full, c.kvDim());
+        if (tree == null) {
+            m.rope().apply(qs, full, tokens, c.heads(), cache.length(), 1);
+            m.rope().apply(ks, full, tokens, c.kvHeads(), cache.length(), 1);
         } else {
-            qs = queriesStoringKeys(m, h, n, rows, full, tokens, cache, tree, sv, seed);
+            int[] pos = tree.positions(cache.length());
+            m.rope().apply(qs, c.heads(), pos, 1);
+            m.rope().apply(ks, c.kvHeads(), pos, 1);
         }
+        cache.store(index, ks, vs, tokens);
         float[][][][] probs = tape == null ? null : new float[batch][c.heads()][tokens][cache.length() + tokens];
         float[] att = Ops.gatherRows(m.attention().forward(qs, batch, tokens, cache, index, c.isSliding(index), c.slidingWindow(), probs,
                 tree), rows, c.qDim());
-        float[] oOut;
-        if (replay) {
-            o.record(att, n, sv, 3, seed + 3);
-            oOut = tape.oOut;
-        } else {
-            oOut = o.forward(att, n, sv, 3, seed + 3);
-        }
+        float[] oOut = o.forward(att, n, sv, 3, seed + 3);
         float[] a = Ops.rmsNorm(oOut, n, c.hidden(), postAttnNorm, c.rmsEps());
         Ops.addInPlace(a, x);
         float[] f = Ops.rmsNorm(a, n, c.hidden(), preFfwNorm, c.rmsEps());
         float[] g = gate.forward(f, n, sv, 4, seed + 4);
         float[] u = up.forward(f, n, sv, 5, seed + 5);
         float[] act = Ops.geglu(g, u);
-        float[] downOut;
-        if (replay) {
-            down.record(act, n, sv, 6, seed + 6);
-            downOut = tape.downOut;
-        } else {
-            downOut = down.forward(act, n, sv, 6, seed + 6);
-        }
+        float[] downOut = down.forward(act, n, sv, 6, seed + 6);
         float[] out = Ops.rmsNorm(downOut, n, c.hidden(), postFfwNorm, c.rmsEps());
         Ops.addInPlace(out, a);
         if (tape != null) {
@@ -117,28 +104,6 @@ public final class DecoderLayer {
             tape.downOut = downOut;
         }
         return out;
-    }
-
-    /**
-     * The q, k and v projections of h with RoPE applied, in the full B*T layout: keys and values go
-     * to the cache, the queries are returned.
-     */
-    private float[] queriesStoringKeys(Gemma2Model m, float[] h, int n, int[] rows, int full, int tokens, KvCache cache, TokenTree tree,
-                                       Adapter.Saved[] sv, long seed) {
-        Gemma2Config c = m.config();
-        float[] qs = Ops.scatterRows(q.forward(h, n, sv, 0, seed), rows, full, c.qDim());
-        float[] ks = Ops.scatterRows(k.forward(h, n, sv, 1, seed + 1), rows, full, c.kvDim());
-        float[] vs = Ops.scatterRows(v.forward(h, n, sv, 2, seed + 2), rows, full, c.kvDim());
-        if (tree == null) {
-            m.rope().apply(qs, full, tokens, c.heads(), cache.length(), 1);
-            m.rope().apply(ks, full, tokens, c.kvHeads(), cache.length(), 1);
-        } else {
-            int[] pos = tree.positions(cache.length());
-            m.rope().apply(qs, c.heads(), pos, 1);
-            m.rope().apply(ks, c.kvHeads(), pos, 1);
-        }
-        cache.store(index, ks, vs, tokens);
-        return qs;
     }
 
     /** Gradient of the layer's input given the gradient of its output (adapters accumulate theirs). */

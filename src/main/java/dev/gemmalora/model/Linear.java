@@ -59,14 +59,6 @@ public final class Linear {
         return y;
     }
 
-    /**
-     * The training forward of a projection whose output gradient checkpointing kept: only the
-     * adapter's record for backward is made (saved[slot]), the frozen projection is skipped.
-     */
-    public void record(float[] x, int tokens, Adapter.Saved[] saved, int slot, long seed) {
-        saved[slot] = adapter == null ? null : adapter.record(x, tokens, seed);
-    }
-
     /** dx = dy W (+ the adapter's share); the frozen W gets no gradient. */
     public float[] backward(float[] dy, int tokens, Adapter.Saved saved) {
         float[] dx = new float[tokens * in()];
