@@ -1,7 +1,6 @@
 package dev.gemmalora.tensor;
 
 import dev.gemmalora.io.DType;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
@@ -38,8 +37,8 @@ public final class Gemm {
     private static final int STREAM_PANELS = 8;
     /** Rows widened at once on the few-token path for heap matrices: about 256 KiB of fp32. */
     private static final int DOT_BLOCK_FLOATS = 64 * 1024;
-    private static final ThreadLocal<MemorySegment> PACK = ThreadLocal.withInitial(() -> MemorySegment.NULL);
-    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[3][0]);
+    /** Floats 0: rows widened on the few-token path, 1: a packer's tmp, 2: the tile; segment 0: panels. */
+    private static final ThreadScratch SCRATCH = new ThreadScratch(3, 1);
 
     /** Reads n columns of a weight row starting at col0, widened to fp32, into dst[off..]. */
     interface RowSource {
@@ -155,30 +154,9 @@ public final class Gemm {
         Parallel.forRange(tasks, b -> packedBlock(x, tokens, kDim, n, packer, bf16, y, b, accumulate));
     }
 
-    /**
-     * The packed panels live off-heap, 64-byte aligned: a heap array's alignment is left to the
-     * collector, and a panel row split across two cache lines halves the kernel's load rate.
-     */
-    private static MemorySegment packScratch(long floats) {
-        MemorySegment s = PACK.get();
-        if (s.byteSize() < floats * 4) {
-            s = Arena.ofAuto().allocate(floats * 4, 64);
-            PACK.set(s);
-        }
-        return s;
-    }
-
-    private static float[] scratch(int which, int n) {
-        float[][] s = SCRATCH.get();
-        if (s[which].length < n) {
-            s[which] = new float[n];
-        }
-        return s[which];
-    }
-
     /** The kernels' 6 x 16 output tile, per thread. */
     static float[] tile() {
-        return scratch(2, MR * NR);
+        return SCRATCH.floats(2, MR * NR);
     }
 
     /**
@@ -191,8 +169,8 @@ public final class Gemm {
         int o0 = block * NB;
         int nb = Math.min(NB, rows - o0);
         int panels = (nb + NR - 1) / NR;
-        MemorySegment pack = packScratch(panels * NR * KC);
-        float[] tmp = scratch(1, Math.max(KC, NR * NR));
+        MemorySegment pack = SCRATCH.aligned(0, panels * NR * KC);
+        float[] tmp = SCRATCH.floats(1, Math.max(KC, NR * NR));
         float[] tile = tile();
         for (int k0 = 0; k0 < cols; k0 += KC) {
             int kc = Math.min(KC, cols - k0);
@@ -340,7 +318,7 @@ public final class Gemm {
         MemorySegment seg = w.data();
         Parallel.forRange((panels + STREAM_PANELS - 1) / STREAM_PANELS, b -> {
             float[] tile = tile();
-            MemorySegment unused = packScratch(NR * KC);
+            MemorySegment unused = SCRATCH.aligned(0, NR * KC);
             int end = Math.min(panels, (b + 1) * STREAM_PANELS);
             for (int p = b * STREAM_PANELS; p < end; p++) {
                 int valid = Math.min(NR, rows - p * NR);
@@ -473,7 +451,7 @@ public final class Gemm {
         Parallel.forRange(blocks, b -> {
             int o0 = b * rb;
             int n = Math.min(rb, rows - o0);
-            float[] ws = scratch(0, n * cols);
+            float[] ws = SCRATCH.floats(0, n * cols);
             for (int r = 0; r < n; r++) {
                 src.read(o0 + r, 0, cols, ws, r * cols);
             }

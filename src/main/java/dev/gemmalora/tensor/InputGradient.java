@@ -1,7 +1,6 @@
 package dev.gemmalora.tensor;
 
 import dev.gemmalora.io.DType;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
@@ -27,9 +26,11 @@ final class InputGradient {
      * the vocabulary projection's 256,000 rows take 28 rounds (the buffer is T x 9216 floats).
      */
     private static final int KB = 9216;
-    private static final ThreadLocal<MemorySegment> DY_PANELS = ThreadLocal.withInitial(() -> MemorySegment.NULL);
-    private static final ThreadLocal<float[]> RESULT = ThreadLocal.withInitial(() -> new float[0]);
-    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[2][0]);
+    /**
+     * Floats 0 and 1: a worker's token panel and widened columns, 2: the caller's dx^T; segment 0:
+     * the caller's dy^T panels, which the workers read.
+     */
+    private static final ThreadScratch SCRATCH = new ThreadScratch(3, 1);
 
     private InputGradient() {
     }
@@ -44,8 +45,8 @@ final class InputGradient {
         int tPad = tPanels * NR;
         int tasks = (cols + NC - 1) / NC;
         boolean parallel = (long) tokens * rows * cols >= 1 << 18;
-        MemorySegment dyT = dyPanels((long) tPanels * Math.min(KB, kDim) * NR);
-        float[] dxT = result(cols * tPad);
+        MemorySegment dyT = SCRATCH.aligned(0, (long) tPanels * Math.min(KB, kDim) * NR);
+        float[] dxT = SCRATCH.floats(2, cols * tPad);
         for (int kb0 = 0; kb0 < kDim; kb0 += KB) {
             int kb = kb0;
             int kbLen = Math.min(KB, kDim - kb0);
@@ -69,40 +70,13 @@ final class InputGradient {
         }
     }
 
-    /** Off-heap and 64-byte aligned, as the forward's panels: the kernel's vector loads read it. */
-    private static MemorySegment dyPanels(long floats) {
-        MemorySegment s = DY_PANELS.get();
-        if (s.byteSize() < floats * 4) {
-            s = Arena.ofAuto().allocate(floats * 4, 64);
-            DY_PANELS.set(s);
-        }
-        return s;
-    }
-
-    private static float[] result(int n) {
-        float[] r = RESULT.get();
-        if (r.length < n) {
-            r = new float[n];
-            RESULT.set(r);
-        }
-        return r;
-    }
-
-    private static float[] scratch(int which, int n) {
-        float[][] s = SCRATCH.get();
-        if (s[which].length < n) {
-            s[which] = new float[n];
-        }
-        return s[which];
-    }
-
     /**
      * Token panel tp of dy^T for rows [kb0, kb0 + kbLen) of W: dyT[(tp * kbLen + k) * 16 + j] =
      * dy[tp * 16 + j][kb0 + k], zero past the last token and the last row (the weight's padding rows).
      * Done 64 rows of W at a time, so the 16 reading streams and the 4 KiB written stay in L1.
      */
     private static void packTokens(float[] dy, int tokens, int rows, int kb0, int kbLen, int tp, MemorySegment dyT) {
-        float[] panel = scratch(0, kbLen * NR);
+        float[] panel = SCRATCH.floats(0, kbLen * NR);
         java.util.Arrays.fill(panel, 0, kbLen * NR, 0f);
         int real = Math.min(kbLen, rows - kb0);
         int nt = Math.min(NR, tokens - tp * NR);
@@ -123,7 +97,7 @@ final class InputGradient {
                               MemorySegment dyT, float[] dxT, int b) {
         int c0 = b * NC;
         int nc = Math.min(NC, cols - c0);
-        float[] a = scratch(1, NC * KC);
+        float[] a = SCRATCH.floats(1, NC * KC);
         float[] tile = Gemm.tile();
         for (int k0 = 0; k0 < kbLen; k0 += KC) {
             int kc = Math.min(KC, kbLen - k0);
@@ -169,7 +143,7 @@ final class InputGradient {
     private static void addTransposed(float[] dxT, int tPad, int tokens, int cols, int b, float[] dx) {
         int c0 = b * NC;
         int nc = Math.min(NC, cols - c0);
-        float[] buf = scratch(0, NR * NC);
+        float[] buf = SCRATCH.floats(0, NR * NC);
         for (int t0 = 0; t0 < tokens; t0 += NR) {
             int nt = Math.min(NR, tokens - t0);
             for (int c = 0; c < nc; c++) {
