@@ -69,9 +69,10 @@ public final class Gemm {
             gemm(x, tokens, cols, w.rows(), null, w.data(), y, false);
             return;
         }
-        // A forward panel is already k-major: copying KC columns of it is one contiguous run.
+        // An F32 panel is already k-major: KC columns of it are one contiguous run to copy.
+        MemorySegment wd = w.data();
         gemm(x, tokens, cols, w.rows(), (n0, valid, k0, kc, pack, base, tmp) ->
-                Widen.run(w, ((long) (n0 / NR) * cols + k0) * NR, kc * NR, pack, base), null, y, false);
+                MemorySegment.copy(wd, ((long) (n0 / NR) * cols + k0) * NR * 4, pack, base * 4, (long) kc * NR * 4), null, y, false);
     }
 
     /** y[T, rows] = x[T, cols] * w^T for a heap matrix w[rows, cols]. */
