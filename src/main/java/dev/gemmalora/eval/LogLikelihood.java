@@ -32,7 +32,6 @@ public final class LogLikelihood {
     private final Gemma2Model model;
     private final int maxRows;
     private long positions;
-    private long logitPositions;
     private KvCache prefixCache;
     private int[] prefix = new int[0];
 
@@ -45,11 +44,6 @@ public final class LogLikelihood {
     /** Token positions run through the transformer so far. */
     public long positions() {
         return positions;
-    }
-
-    /** Positions whose vocabulary projection was computed so far. */
-    public long logitPositions() {
-        return logitPositions;
     }
 
     /**
@@ -180,7 +174,6 @@ public final class LogLikelihood {
         }
         KvCache cache = cached ? prefixCache.fanOut(0, nb, len) : KvCache.forModel(model.config(), nb, len);
         float[] hidden = model.forwardTree(ids, new TokenTree(parent), cache);
-        logitPositions += nodes.size();
         int vocab = model.config().vocabSize();
         for (int s = 0; s < nodes.size(); s += LOGIT_ROWS_PER_CHUNK) {
             List<int[]> part = nodes.subList(s, Math.min(nodes.size(), s + LOGIT_ROWS_PER_CHUNK));
