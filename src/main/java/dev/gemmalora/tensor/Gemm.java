@@ -4,6 +4,7 @@ import dev.gemmalora.io.DType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.function.IntConsumer;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -145,14 +146,22 @@ public final class Gemm {
     private static void gemm(float[] x, int tokens, int kDim, int n, Packer packer, MemorySegment bf16, float[] y,
                              boolean accumulate) {
         checkSizes(x, tokens, kDim, y, n);
-        int tasks = (n + NB - 1) / NB;
-        if ((long) tokens * n * kDim < 1 << 18) {
-            for (int b = 0; b < tasks; b++) {
-                packedBlock(x, tokens, kDim, n, packer, bf16, y, b, accumulate);
-            }
+        forTasks((long) tokens * n * kDim, (n + NB - 1) / NB,
+                b -> packedBlock(x, tokens, kDim, n, packer, bf16, y, b, accumulate));
+    }
+
+    /**
+     * body(i) for i in [0, n): on the pool, or in order on the calling thread when the GEMM's
+     * multiply-adds are too few to be worth handing out.
+     */
+    static void forTasks(long multiplyAdds, int n, IntConsumer body) {
+        if (multiplyAdds >= 1 << 18) {
+            Parallel.forRange(n, body);
             return;
         }
-        Parallel.forRange(tasks, b -> packedBlock(x, tokens, kDim, n, packer, bf16, y, b, accumulate));
+        for (int i = 0; i < n; i++) {
+            body.accept(i);
+        }
     }
 
     /** The kernels' 6 x 16 output tile, per thread. */

@@ -44,29 +44,19 @@ final class InputGradient {
         int tPanels = (tokens + NR - 1) / NR;
         int tPad = tPanels * NR;
         int tasks = (cols + NC - 1) / NC;
-        boolean parallel = (long) tokens * rows * cols >= 1 << 18;
+        long work = (long) tokens * rows * cols;
         MemorySegment dyT = SCRATCH.aligned(0, (long) tPanels * Math.min(KB, kDim) * NR);
         float[] dxT = SCRATCH.floats(2, cols * tPad);
         for (int kb0 = 0; kb0 < kDim; kb0 += KB) {
             int kb = kb0;
             int kbLen = Math.min(KB, kDim - kb0);
-            run(parallel, tPanels, tp -> packTokens(dy, tokens, rows, kb, kbLen, tp, dyT));
-            run(parallel, tasks, b -> {
+            Gemm.forTasks(work, tPanels, tp -> packTokens(dy, tokens, rows, kb, kbLen, tp, dyT));
+            Gemm.forTasks(work, tasks, b -> {
                 block(wd, w.dtype() == DType.BF16, cols, tokens, tPanels, tPad, kb, kbLen, dyT, dxT, b);
                 if (kb + kbLen == kDim) {
                     addTransposed(dxT, tPad, tokens, cols, b, dx); // while the task's columns are still in L2
                 }
             });
-        }
-    }
-
-    private static void run(boolean parallel, int n, java.util.function.IntConsumer body) {
-        if (parallel) {
-            Parallel.forRange(n, body);
-        } else {
-            for (int i = 0; i < n; i++) {
-                body.accept(i);
-            }
         }
     }
 
