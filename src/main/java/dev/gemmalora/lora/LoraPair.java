@@ -2,7 +2,6 @@ package dev.gemmalora.lora;
 
 import dev.gemmalora.model.Adapter;
 import dev.gemmalora.tensor.Gemm;
-import java.util.SplittableRandom;
 
 /**
  * One LoRA pair on a linear layer: delta(x) = scale * B (A x), A [r, in], B [out, r], fp32.
@@ -50,28 +49,29 @@ public final class LoraPair implements Adapter {
         java.util.Arrays.fill(gradB, 0f);
     }
 
-    /** The dropped-out input (scaled by 1/(1-p)) and the mask; xd is x itself without dropout. */
-    record Saved(float[] xd, boolean[] keep, float[] u) implements Adapter.Saved {
+    /**
+     * The layer's input (the tape holds it anyway), the dropout seed and u = A xd. The dropped-out
+     * input is not kept: backward redraws the mask from the seed.
+     */
+    record Saved(float[] x, long seed, float[] u) implements Adapter.Saved {
     }
 
     @Override
     public Adapter.Saved addForwardTrain(float[] x, int tokens, float[] y, long seed) {
-        float[] xd = x;
-        boolean[] keep = null;
-        if (dropout > 0) {
-            SplittableRandom rng = new SplittableRandom(seed);
-            keep = new boolean[x.length];
-            xd = new float[x.length];
-            float inv = (float) (1.0 / (1.0 - dropout));
-            for (int i = 0; i < x.length; i++) {
-                keep[i] = rng.nextDouble() >= dropout;
-                xd[i] = keep[i] ? x[i] * inv : 0f;
-            }
-        }
         float[] u = new float[tokens * r];
-        Gemm.matmulT(xd, tokens, a, r, in, u);
+        Gemm.matmulT(dropped(x, seed), tokens, a, r, in, u);
         addUp(u, tokens, y);
-        return new Saved(xd, keep, u);
+        return new Saved(x, seed, u);
+    }
+
+    /** x with dropout applied and scaled by 1/(1-p): a new array, or x itself without dropout. */
+    private float[] dropped(float[] x, long seed) {
+        if (dropout == 0) {
+            return x;
+        }
+        float[] xd = new float[x.length];
+        DropoutMask.apply(x, xd, seed, dropout);
+        return xd;
     }
 
     /**
@@ -87,7 +87,7 @@ public final class LoraPair implements Adapter {
             du[i] *= s;
         }
         // Weight gradients as GEMMs over the tokens: dA += du^T xd, dB^T = s u^T dy.
-        Gemm.matmulAdd(transpose(du, tokens, r), r, sv.xd(), tokens, in, gradA);
+        Gemm.matmulAdd(transpose(du, tokens, r), r, dropped(sv.x(), sv.seed()), tokens, in, gradA);
         float[] gbt = new float[r * out];
         Gemm.matmulAdd(transpose(sv.u(), tokens, r), r, dy, tokens, out, gbt);
         for (int o = 0; o < out; o++) {
@@ -95,17 +95,13 @@ public final class LoraPair implements Adapter {
                 gradB[o * r + j] += s * gbt[j * out + o];
             }
         }
+        if (dropout == 0) {
+            Gemm.matmulAdd(du, tokens, a, r, in, dx);
+            return;
+        }
         float[] dxd = new float[tokens * in];
         Gemm.matmulAdd(du, tokens, a, r, in, dxd);
-        if (sv.keep() != null) {
-            float inv = (float) (1.0 / (1.0 - dropout));
-            for (int i = 0; i < dxd.length; i++) {
-                dxd[i] = sv.keep()[i] ? dxd[i] * inv : 0f;
-            }
-        }
-        for (int i = 0; i < dxd.length; i++) {
-            dx[i] += dxd[i];
-        }
+        DropoutMask.addMasked(dxd, dx, sv.seed(), dropout);
     }
 
     public String module() {
@@ -137,13 +133,13 @@ public final class LoraPair implements Adapter {
         return t;
     }
 
-    /** y += scale * u B^T for u = A x [T, r]. */
+    /** y += (scale u) B^T for u = A x [T, r]: the scale goes on the small factor, the GEMM adds into y. */
     void addUp(float[] u, int tokens, float[] y) {
-        float[] d = new float[tokens * out];
-        Gemm.matmulT(u, tokens, b, out, r, d);
+        float[] su = new float[u.length];
         float s = (float) scale;
-        for (int i = 0; i < d.length; i++) {
-            y[i] += s * d[i];
+        for (int i = 0; i < u.length; i++) {
+            su[i] = s * u[i];
         }
+        Gemm.matmulTAdd(su, tokens, b, out, r, y);
     }
 }

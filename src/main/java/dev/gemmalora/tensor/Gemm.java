@@ -78,12 +78,17 @@ public final class Gemm {
 
     /** y[T, rows] = x[T, cols] * w^T for a heap matrix w[rows, cols]. */
     public static void matmulT(float[] x, int tokens, float[] w, int rows, int cols, float[] y) {
-        matmulT(x, tokens, rows, cols, (r, k0, n, dst, off) -> System.arraycopy(w, r * cols + k0, dst, off, n), y);
+        matmulT(x, tokens, rows, cols, (r, k0, n, dst, off) -> System.arraycopy(w, r * cols + k0, dst, off, n), y, false);
     }
 
-    static void matmulT(float[] x, int tokens, int rows, int cols, RowSource src, float[] y) {
+    /** y[T, rows] += x[T, cols] * w^T for a heap matrix w[rows, cols]. */
+    public static void matmulTAdd(float[] x, int tokens, float[] w, int rows, int cols, float[] y) {
+        matmulT(x, tokens, rows, cols, (r, k0, n, dst, off) -> System.arraycopy(w, r * cols + k0, dst, off, n), y, true);
+    }
+
+    private static void matmulT(float[] x, int tokens, int rows, int cols, RowSource src, float[] y, boolean accumulate) {
         if (tokens < 4) {
-            dotPath(x, tokens, rows, cols, src, y);
+            dotPath(x, tokens, rows, cols, src, y, accumulate);
             return;
         }
         Packer transposed = (n0, valid, k0, kc, pack, base, tmp) -> {
@@ -100,7 +105,7 @@ public final class Gemm {
                 }
             }
         };
-        gemm(x, tokens, cols, rows, transposed, null, y, false);
+        gemm(x, tokens, cols, rows, transposed, null, y, accumulate);
     }
 
     /** dx[T, cols] += dy[T, rows] * W: the input gradient of y = x W^T. */
@@ -453,8 +458,8 @@ public final class Gemm {
         c31.intoArray(tile, 3 * NR + LANES);
     }
 
-    /** Few tokens: each weight row is widened once and dotted with every token. */
-    private static void dotPath(float[] x, int tokens, int rows, int cols, RowSource src, float[] y) {
+    /** Few tokens: each weight row is widened once and dotted with every token (added to y or stored). */
+    private static void dotPath(float[] x, int tokens, int rows, int cols, RowSource src, float[] y, boolean accumulate) {
         checkSizes(x, tokens, cols, y, rows);
         int rb = Math.max(1, Math.min(rows, DOT_BLOCK_FLOATS / cols));
         int blocks = (rows + rb - 1) / rb;
@@ -467,7 +472,8 @@ public final class Gemm {
             }
             for (int t = 0; t < tokens; t++) {
                 for (int r = 0; r < n; r++) {
-                    y[t * rows + o0 + r] = dot(x, t * cols, ws, r * cols, cols);
+                    float d = dot(x, t * cols, ws, r * cols, cols);
+                    y[t * rows + o0 + r] = accumulate ? y[t * rows + o0 + r] + d : d;
                 }
             }
         });

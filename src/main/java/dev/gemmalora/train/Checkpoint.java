@@ -95,7 +95,7 @@ public final class Checkpoint {
         ObjectNode rng = s.putObject("rng");
         rng.put("seed", cfg.seed());
         rng.put("shuffle", "java.util.Collections.shuffle with java.util.Random(seed + epoch)");
-        rng.put("dropout", "java.util.SplittableRandom(seed * 1000003 + step * 64 + micro_batch), per layer and projection");
+        rng.put("dropout", "DropoutMask counter hash of (seed * 1000003 + step * 64 + micro_batch, per layer and projection; element index)");
         ObjectNode order = s.putObject("data_order");
         order.put("examples", examples);
         order.put("fingerprint", fingerprint);

@@ -21,10 +21,10 @@ class LoraGradientTest {
         float[] x = FiniteDifference.random(rng, tokens * in);
         float[] dy = FiniteDifference.random(rng, tokens * out);
         long seed = 11;
-        LoraPair.Saved saved = (LoraPair.Saved) p.addForwardTrain(x, tokens, new float[tokens * out], seed);
+        var saved = p.addForwardTrain(x, tokens, new float[tokens * out], seed);
         float[] dx = new float[x.length];
         p.backward(saved, dy, tokens, dx);
-        boolean[] keep = saved.keep();
+        boolean[] keep = dropout > 0 ? DropoutMaskTest.scalarMask(seed, x.length, dropout) : null;
         double[] xd = DoubleReference.widen(x);
         double[] ad = DoubleReference.widen(p.a);
         double[] bd = DoubleReference.widen(p.b);
