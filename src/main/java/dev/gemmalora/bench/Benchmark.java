@@ -223,11 +223,12 @@ public final class Benchmark {
         }
         int targets = CrossEntropy.targets(ids)[0].length;
         long[] step = {0};
+        Backprop backprop = new Backprop(model);
         double sec;
         try {
             sec = median(() -> seconds(() -> {
                 adapter.zeroGrad();
-                Backprop.lossAndGrad(model, ids, mask, ids, 1.0 / targets, checkpoint, step[0]++);
+                backprop.lossAndGrad(ids, mask, ids, 1.0 / targets, checkpoint, step[0]++);
                 opt.update(adapter.gradients(), 1e-4);
             }));
         } finally {

@@ -16,7 +16,16 @@ public final class Backprop {
      */
     private static final int LOGIT_ROWS = 256;
 
-    private Backprop() {
+    private final Gemma2Model m;
+    /** One tape per layer (full tapes) or one shared by every layer (checkpointing), kept between steps. */
+    private LayerTape[] tapes = new LayerTape[0];
+    /** Each layer's output, kept between steps: the next layer's input and, under checkpointing, its replay. */
+    private final float[][] outputs;
+
+    /** A training pass over m that reuses its activation arrays from one batch to the next. */
+    public Backprop(Gemma2Model m) {
+        this.m = m;
+        this.outputs = new float[m.layers().length][];
     }
 
     /** Summed token loss of a batch and the number of tokens it covers. */
@@ -30,8 +39,7 @@ public final class Backprop {
      * Runs the batch and adds d(gradScale * summed loss)/d(adapter params) into each adapter's
      * gradients. seed fixes dropout for this batch.
      */
-    public static Loss lossAndGrad(Gemma2Model m, int[][] ids, int[][] mask, int[][] labels, double gradScale,
-                                   boolean checkpoint, long seed) {
+    public Loss lossAndGrad(int[][] ids, int[][] mask, int[][] labels, double gradScale, boolean checkpoint, long seed) {
         Gemma2Config c = m.config();
         int batch = ids.length;
         int tokens = ids[0].length;
@@ -39,26 +47,30 @@ public final class Backprop {
         KvCache cache = KvCache.forModel(c, batch, tokens);
         cache.reserve(tokens, mask);
         DecoderLayer[] layers = m.layers();
-        LayerTape[] tapes = new LayerTape[layers.length];
+        int tapeCount = checkpoint ? 1 : layers.length;
+        if (tapes.length != tapeCount) {
+            tapes = new LayerTape[tapeCount];
+            for (int i = 0; i < tapeCount; i++) {
+                tapes[i] = new LayerTape();
+            }
+        }
         float[][] inputs = new float[layers.length][];
         float[] x = m.embed(ids);
         for (int l = 0; l < layers.length; l++) {
-            LayerTape tape = new LayerTape();
             inputs[l] = x;
-            x = layers[l].forward(m, x, batch, tokens, cache, tape, layerSeed(seed, l));
-            tapes[l] = checkpoint ? null : tape;
+            x = layers[l].forward(m, x, batch, tokens, cache, tapes[checkpoint ? 0 : l], layerSeed(seed, l), outputs[l]);
+            outputs[l] = x;
         }
         float[] hidden = Ops.rmsNorm(x, n, c.hidden(), m.finalNorm(), c.rmsEps());
         float[] dHidden = new float[n * c.hidden()];
         Loss loss = headLossAndGrad(m, hidden, labels, (float) gradScale, dHidden);
         float[] dx = Ops.rmsNormBackward(x, n, c.hidden(), m.finalNorm(), c.rmsEps(), dHidden);
         for (int l = layers.length - 1; l >= 0; l--) {
-            LayerTape tape = tapes[l];
-            if (tape == null) {
-                tape = new LayerTape();
-                layers[l].forward(m, inputs[l], batch, tokens, cache, tape, layerSeed(seed, l));
+            LayerTape tape = tapes[checkpoint ? 0 : l];
+            if (checkpoint) {
+                // The replay writes the same output again, into an array no longer read.
+                layers[l].forward(m, inputs[l], batch, tokens, cache, tape, layerSeed(seed, l), outputs[l]);
             }
-            tapes[l] = null;
             dx = layers[l].backward(m, tape, dx, batch, tokens, cache);
         }
         return loss;

@@ -37,7 +37,7 @@ public final class DecoderLayer {
 
     /** x[B*T, hidden] -> the layer's output; new keys and values are stored in the cache. */
     float[] forward(Gemma2Model m, float[] x, int batch, int tokens, KvCache cache) {
-        return forward(m, x, batch, tokens, cache, null, 0, null, null);
+        return forward(m, x, batch, tokens, cache, null, 0, null, null, null);
     }
 
     /**
@@ -47,27 +47,31 @@ public final class DecoderLayer {
      * follows the tree when one is given.
      */
     float[] forward(Gemma2Model m, float[] x, int batch, int tokens, KvCache cache, int[] rows, TokenTree tree) {
-        return forward(m, x, batch, tokens, cache, null, 0, rows, tree);
-    }
-
-    float[] forward(Gemma2Model m, float[] x, int batch, int tokens, KvCache cache, LayerTape tape, long seed) {
-        return forward(m, x, batch, tokens, cache, tape, seed, null, null);
+        return forward(m, x, batch, tokens, cache, null, 0, rows, tree, null);
     }
 
     /**
-     * The forward pass; with a tape it also records what backward needs (seed fixes the adapters'
-     * dropout, so recomputing under gradient checkpointing reproduces it).
+     * The training forward: records what backward needs in the tape, overwriting the arrays it
+     * holds from an earlier step, and writes the output into out when that has the right length
+     * (seed fixes the adapters' dropout, so recomputing under gradient checkpointing reproduces it).
      */
+    float[] forward(Gemma2Model m, float[] x, int batch, int tokens, KvCache cache, LayerTape tape, long seed, float[] out) {
+        return forward(m, x, batch, tokens, cache, tape, seed, null, null, out);
+    }
+
     private float[] forward(Gemma2Model m, float[] x, int batch, int tokens, KvCache cache, LayerTape tape, long seed, int[] rows,
-                            TokenTree tree) {
+                            TokenTree tree, float[] outBuf) {
         Gemma2Config c = m.config();
         int full = batch * tokens;
         int n = rows == null ? full : rows.length;
+        int hid = c.hidden();
         Adapter.Saved[] sv = tape == null ? null : tape.saved;
-        float[] h = Ops.rmsNorm(x, n, c.hidden(), inputNorm, c.rmsEps());
-        float[] qs = Ops.scatterRows(q.forward(h, n, sv, 0, seed), rows, full, c.qDim());
-        float[] ks = Ops.scatterRows(k.forward(h, n, sv, 1, seed + 1), rows, full, c.kvDim());
-        float[] vs = Ops.scatterRows(v.forward(h, n, sv, 2, seed + 2), rows, full, c.kvDim());
+        // Inference fills a throwaway tape, whose empty fields make every buffer a new array.
+        LayerTape t = tape == null ? new LayerTape() : tape;
+        float[] h = Ops.rmsNorm(x, n, hid, inputNorm, c.rmsEps(), LayerTape.reuse(t.h, n * hid));
+        float[] qs = Ops.scatterRows(project(q, h, n, sv, 0, seed, LayerTape.reuse(t.q, n * c.qDim())), rows, full, c.qDim());
+        float[] ks = Ops.scatterRows(project(k, h, n, sv, 1, seed + 1, new float[n * c.kvDim()]), rows, full, c.kvDim());
+        float[] vs = Ops.scatterRows(project(v, h, n, sv, 2, seed + 2, new float[n * c.kvDim()]), rows, full, c.kvDim());
         if (tree == null) {
             m.rope().apply(qs, full, tokens, c.heads(), cache.length(), 1);
             m.rope().apply(ks, full, tokens, c.kvHeads(), cache.length(), 1);
@@ -77,33 +81,37 @@ public final class DecoderLayer {
             m.rope().apply(ks, c.kvHeads(), pos, 1);
         }
         cache.store(index, ks, vs, tokens);
-        float[][][][] probs = tape == null ? null : new float[batch][c.heads()][tokens][cache.length() + tokens];
+        float[][][][] probs = tape == null ? null : tape.probs(batch, c.heads(), tokens, cache.length() + tokens);
         float[] att = Ops.gatherRows(m.attention().forward(qs, batch, tokens, cache, index, c.isSliding(index), c.slidingWindow(), probs,
                 tree), rows, c.qDim());
-        float[] oOut = o.forward(att, n, sv, 3, seed + 3);
-        float[] a = Ops.rmsNorm(oOut, n, c.hidden(), postAttnNorm, c.rmsEps());
+        float[] oOut = project(o, att, n, sv, 3, seed + 3, LayerTape.reuse(t.oOut, n * hid));
+        float[] a = Ops.rmsNorm(oOut, n, hid, postAttnNorm, c.rmsEps(), LayerTape.reuse(t.a, n * hid));
         Ops.addInPlace(a, x);
-        float[] f = Ops.rmsNorm(a, n, c.hidden(), preFfwNorm, c.rmsEps());
-        float[] g = gate.forward(f, n, sv, 4, seed + 4);
-        float[] u = up.forward(f, n, sv, 5, seed + 5);
-        float[] act = Ops.geglu(g, u);
-        float[] downOut = down.forward(act, n, sv, 6, seed + 6);
-        float[] out = Ops.rmsNorm(downOut, n, c.hidden(), postFfwNorm, c.rmsEps());
+        float[] f = Ops.rmsNorm(a, n, hid, preFfwNorm, c.rmsEps(), LayerTape.reuse(t.f, n * hid));
+        int inter = c.intermediate();
+        float[] g = project(gate, f, n, sv, 4, seed + 4, LayerTape.reuse(t.g, n * inter));
+        float[] u = project(up, f, n, sv, 5, seed + 5, LayerTape.reuse(t.u, n * inter));
+        float[] act = Ops.geglu(g, u, LayerTape.reuse(t.act, n * inter));
+        float[] downOut = project(down, act, n, sv, 6, seed + 6, LayerTape.reuse(t.downOut, n * hid));
+        float[] out = Ops.rmsNorm(downOut, n, hid, postFfwNorm, c.rmsEps(), LayerTape.reuse(outBuf, n * hid));
         Ops.addInPlace(out, a);
-        if (tape != null) {
-            tape.x = x;
-            tape.h = h;
-            tape.q = qs;
-            tape.probs = probs;
-            tape.att = att;
-            tape.oOut = oOut;
-            tape.a = a;
-            tape.f = f;
-            tape.g = g;
-            tape.u = u;
-            tape.downOut = downOut;
-        }
+        t.x = x;
+        t.h = h;
+        t.q = qs;
+        t.att = att;
+        t.oOut = oOut;
+        t.a = a;
+        t.f = f;
+        t.g = g;
+        t.u = u;
+        t.act = act;
+        t.downOut = downOut;
         return out;
+    }
+
+    /** The projection into y: the training forward (recording into saved) when saved is given. */
+    private static float[] project(Linear l, float[] x, int tokens, Adapter.Saved[] saved, int slot, long seed, float[] y) {
+        return saved == null ? l.forward(x, tokens, y) : l.forward(x, tokens, saved, slot, seed, y);
     }
 
     /** Gradient of the layer's input given the gradient of its output (adapters accumulate theirs). */

@@ -40,7 +40,11 @@ public final class Linear {
     }
 
     public float[] forward(float[] x, int tokens) {
-        float[] y = new float[tokens * out()];
+        return forward(x, tokens, new float[tokens * out()]);
+    }
+
+    /** The inference forward into y (every element overwritten), which it returns. */
+    public float[] forward(float[] x, int tokens, float[] y) {
         Gemm.matmulT(x, tokens, weight, y);
         if (adapter != null) {
             adapter.addForward(x, tokens, y);
@@ -48,12 +52,11 @@ public final class Linear {
         return y;
     }
 
-    /** Training forward: saved[slot] receives what the adapter needs for backward (null without one). */
-    public float[] forward(float[] x, int tokens, Adapter.Saved[] saved, int slot, long seed) {
-        if (saved == null) {
-            return forward(x, tokens);
-        }
-        float[] y = new float[tokens * out()];
+    /**
+     * Training forward into y (every element overwritten), which it returns: saved[slot] receives
+     * what the adapter needs for backward (null without one).
+     */
+    public float[] forward(float[] x, int tokens, Adapter.Saved[] saved, int slot, long seed, float[] y) {
         Gemm.matmulT(x, tokens, weight, y);
         saved[slot] = adapter == null ? null : adapter.addForwardTrain(x, tokens, y, seed);
         return y;

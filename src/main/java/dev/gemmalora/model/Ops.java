@@ -17,7 +17,11 @@ public final class Ops {
 
     /** RMSNorm with Gemma's (1 + w): y = x / sqrt(mean(x^2) + eps) * (1 + w), per row of width n. */
     public static float[] rmsNorm(float[] x, int rows, int n, float[] w, double eps) {
-        float[] y = new float[rows * n];
+        return rmsNorm(x, rows, n, w, eps, new float[rows * n]);
+    }
+
+    /** {@link #rmsNorm} into y, which it returns. */
+    static float[] rmsNorm(float[] x, int rows, int n, float[] w, double eps, float[] y) {
         for (int t = 0; t < rows; t++) {
             int o = t * n;
             float ss = 0;
@@ -112,7 +116,11 @@ public final class Ops {
 
     /** GeGLU: gelu_tanh(g) * u, element-wise; {@link #geluTanh} is its scalar twin. */
     public static float[] geglu(float[] g, float[] u) {
-        float[] act = new float[g.length];
+        return geglu(g, u, new float[g.length]);
+    }
+
+    /** {@link #geglu} into act, which it returns. */
+    static float[] geglu(float[] g, float[] u, float[] act) {
         Parallel.forRange((g.length + CHUNK - 1) / CHUNK, c -> {
             int i = c * CHUNK;
             int end = Math.min(g.length, i + CHUNK);

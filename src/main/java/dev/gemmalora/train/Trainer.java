@@ -26,17 +26,17 @@ public final class Trainer {
         void onStep(StepLog log);
     }
 
-    private final Gemma2Model model;
     private final LoraAdapter adapter;
     private final TrainConfig cfg;
     private final AdamW optimizer;
+    private final Backprop backprop;
     private int step;
 
     public Trainer(Gemma2Model model, LoraAdapter adapter, TrainConfig cfg) {
-        this.model = model;
         this.adapter = adapter;
         this.cfg = cfg;
         this.optimizer = new AdamW(adapter.parameters(), cfg.beta1(), cfg.beta2(), cfg.eps(), cfg.weightDecay());
+        this.backprop = new Backprop(model);
         adapter.attach(model);
     }
 
@@ -127,7 +127,7 @@ public final class Trainer {
         long tokens = 0;
         for (int i = 0; i < window.size(); i++) {
             Batches.Batch b = window.get(i);
-            Backprop.Loss loss = Backprop.lossAndGrad(model, b.ids(), b.mask(), b.labels(), 1.0 / Math.max(1, targets),
+            Backprop.Loss loss = backprop.lossAndGrad(b.ids(), b.mask(), b.labels(), 1.0 / Math.max(1, targets),
                     cfg.gradientCheckpointing(), cfg.seed() * 1_000_003L + step * 64L + i);
             lossSum += loss.sum();
             tokens += (long) b.ids().length * b.ids()[0].length;
