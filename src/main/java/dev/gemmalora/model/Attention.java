@@ -37,11 +37,17 @@ public final class Attention {
      */
     public float[] forward(float[] q, int batch, int tokens, KvCache cache, int layer, boolean sliding, int window,
                            float[][][][] probs, TokenTree tree) {
+        return forward(q, batch, tokens, cache, layer, sliding, window, probs, tree, new float[batch * tokens * heads * headDim]);
+    }
+
+    /** {@link #forward} into out [B*T, heads*headDim], which it zeroes first and returns. */
+    float[] forward(float[] q, int batch, int tokens, KvCache cache, int layer, boolean sliding, int window,
+                    float[][][][] probs, TokenTree tree, float[] out) {
         int kvLen = cache.length() + tokens;
         int group = heads / kvHeads;
         int qDim = heads * headDim;
         int kvDim = kvHeads * headDim;
-        float[] out = new float[batch * tokens * qDim];
+        Arrays.fill(out, 0f);
         Parallel.forRange(batch * heads, bh -> {
             int b = bh / heads;
             int h = bh % heads;

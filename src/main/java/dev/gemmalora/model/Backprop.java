@@ -7,7 +7,8 @@ import dev.gemmalora.tensor.Softmax;
 /**
  * One training forward and backward over a right-padded batch: the causal-LM loss and the
  * gradients of every adapter (base weights are frozen, so only activations get gradients). With
- * gradient checkpointing only each layer's input is kept and the layer is recomputed in backward.
+ * gradient checkpointing each layer keeps its input and the few arrays in {@link LayerTape.Kept},
+ * and the rest of its tape is recomputed in backward.
  */
 public final class Backprop {
     /**
@@ -19,13 +20,19 @@ public final class Backprop {
     private final Gemma2Model m;
     /** One tape per layer (full tapes) or one shared by every layer (checkpointing), kept between steps. */
     private LayerTape[] tapes = new LayerTape[0];
-    /** Each layer's output, kept between steps: the next layer's input and, under checkpointing, its replay. */
+    /** Each layer's output, kept between steps: the next layer's input and, under checkpointing, its replay's. */
     private final float[][] outputs;
+    /** Under checkpointing, what each layer keeps of its tape through the step. */
+    private final LayerTape.Kept[] kept;
 
     /** A training pass over m that reuses its activation arrays from one batch to the next. */
     public Backprop(Gemma2Model m) {
         this.m = m;
         this.outputs = new float[m.layers().length][];
+        this.kept = new LayerTape.Kept[m.layers().length];
+        for (int l = 0; l < kept.length; l++) {
+            kept[l] = new LayerTape.Kept();
+        }
     }
 
     /** Summed token loss of a batch and the number of tokens it covers. */
@@ -58,8 +65,15 @@ public final class Backprop {
         float[] x = m.embed(ids);
         for (int l = 0; l < layers.length; l++) {
             inputs[l] = x;
-            x = layers[l].forward(m, x, batch, tokens, cache, tapes[checkpoint ? 0 : l], layerSeed(seed, l), outputs[l]);
+            LayerTape tape = tapes[checkpoint ? 0 : l];
+            if (checkpoint) {
+                tape.load(kept[l]);
+            }
+            x = layers[l].forward(m, x, batch, tokens, cache, tape, layerSeed(seed, l), outputs[l]);
             outputs[l] = x;
+            if (checkpoint) {
+                tape.keep(kept[l]);
+            }
         }
         float[] hidden = Ops.rmsNorm(x, n, c.hidden(), m.finalNorm(), c.rmsEps());
         float[] dHidden = new float[n * c.hidden()];
@@ -68,8 +82,8 @@ public final class Backprop {
         for (int l = layers.length - 1; l >= 0; l--) {
             LayerTape tape = tapes[checkpoint ? 0 : l];
             if (checkpoint) {
-                // The replay writes the same output again, into an array no longer read.
-                layers[l].forward(m, inputs[l], batch, tokens, cache, tape, layerSeed(seed, l), outputs[l]);
+                tape.load(kept[l]);
+                layers[l].replay(m, inputs[l], batch, tokens, cache, tape, layerSeed(seed, l));
             }
             dx = layers[l].backward(m, tape, dx, batch, tokens, cache);
         }

@@ -37,7 +37,7 @@ public final class DecoderLayer {
 
     /** x[B*T, hidden] -> the layer's output; new keys and values are stored in the cache. */
     float[] forward(Gemma2Model m, float[] x, int batch, int tokens, KvCache cache) {
-        return forward(m, x, batch, tokens, cache, null, 0, null, null, null);
+        return forward(m, x, batch, tokens, cache, null, 0, null, null, null, false);
     }
 
     /**
@@ -47,7 +47,7 @@ public final class DecoderLayer {
      * follows the tree when one is given.
      */
     float[] forward(Gemma2Model m, float[] x, int batch, int tokens, KvCache cache, int[] rows, TokenTree tree) {
-        return forward(m, x, batch, tokens, cache, null, 0, rows, tree, null);
+        return forward(m, x, batch, tokens, cache, null, 0, rows, tree, null, false);
     }
 
     /**
@@ -56,11 +56,21 @@ public final class DecoderLayer {
      * (seed fixes the adapters' dropout, so recomputing under gradient checkpointing reproduces it).
      */
     float[] forward(Gemma2Model m, float[] x, int batch, int tokens, KvCache cache, LayerTape tape, long seed, float[] out) {
-        return forward(m, x, batch, tokens, cache, tape, seed, null, null, out);
+        return forward(m, x, batch, tokens, cache, tape, seed, null, null, out, false);
+    }
+
+    /**
+     * Under gradient checkpointing, rebuilds the tape for backward after {@link LayerTape#load}
+     * has put back what the layer kept: the norms, attention and the gate and up projections run
+     * again (with the same dropout), while q, k, v, o and down come from the kept arrays and the
+     * cache.
+     */
+    void replay(Gemma2Model m, float[] x, int batch, int tokens, KvCache cache, LayerTape tape, long seed) {
+        forward(m, x, batch, tokens, cache, tape, seed, null, null, null, true);
     }
 
     private float[] forward(Gemma2Model m, float[] x, int batch, int tokens, KvCache cache, LayerTape tape, long seed, int[] rows,
-                            TokenTree tree, float[] outBuf) {
+                            TokenTree tree, float[] outBuf, boolean replay) {
         Gemma2Config c = m.config();
         int full = batch * tokens;
         int n = rows == null ? full : rows.length;
@@ -69,6 +79,43 @@ public final class DecoderLayer {
         // Inference fills a throwaway tape, whose empty fields make every buffer a new array.
         LayerTape t = tape == null ? new LayerTape() : tape;
         float[] h = Ops.rmsNorm(x, n, hid, inputNorm, c.rmsEps(), LayerTape.reuse(t.h, n * hid));
+        float[] qs = replay ? t.q : queriesKeysValues(m, h, n, batch, tokens, cache, sv, seed, rows, tree, t);
+        float[][][][] probs = tape == null ? null : tape.probs(batch, c.heads(), tokens, cache.length() + tokens);
+        float[] att = Ops.gatherRows(m.attention().forward(qs, batch, tokens, cache, index, c.isSliding(index), c.slidingWindow(), probs,
+                tree, LayerTape.reuse(t.att, full * c.qDim())), rows, c.qDim());
+        float[] oOut = replay ? t.oOut : project(o, att, n, sv, 3, seed + 3, LayerTape.reuse(t.oOut, n * hid));
+        float[] a = Ops.rmsNorm(oOut, n, hid, postAttnNorm, c.rmsEps(), LayerTape.reuse(t.a, n * hid));
+        Ops.addInPlace(a, x);
+        float[] f = Ops.rmsNorm(a, n, hid, preFfwNorm, c.rmsEps(), LayerTape.reuse(t.f, n * hid));
+        int inter = c.intermediate();
+        float[] g = project(gate, f, n, sv, 4, seed + 4, LayerTape.reuse(t.g, n * inter));
+        float[] u = project(up, f, n, sv, 5, seed + 5, LayerTape.reuse(t.u, n * inter));
+        float[] act = Ops.geglu(g, u, LayerTape.reuse(t.act, n * inter));
+        float[] downOut = replay ? t.downOut : project(down, act, n, sv, 6, seed + 6, LayerTape.reuse(t.downOut, n * hid));
+        t.x = x;
+        t.h = h;
+        t.q = qs;
+        t.att = att;
+        t.oOut = oOut;
+        t.a = a;
+        t.f = f;
+        t.g = g;
+        t.u = u;
+        t.act = act;
+        t.downOut = downOut;
+        if (replay) {
+            return null;
+        }
+        float[] out = Ops.rmsNorm(downOut, n, hid, postFfwNorm, c.rmsEps(), LayerTape.reuse(outBuf, n * hid));
+        Ops.addInPlace(out, a);
+        return out;
+    }
+
+    /** Queries, keys and values of h with RoPE applied; stores the keys and values in the cache, returns the queries. */
+    private float[] queriesKeysValues(Gemma2Model m, float[] h, int n, int batch, int tokens, KvCache cache, Adapter.Saved[] sv,
+                                      long seed, int[] rows, TokenTree tree, LayerTape t) {
+        Gemma2Config c = m.config();
+        int full = batch * tokens;
         float[] qs = Ops.scatterRows(project(q, h, n, sv, 0, seed, LayerTape.reuse(t.q, n * c.qDim())), rows, full, c.qDim());
         float[] ks = Ops.scatterRows(project(k, h, n, sv, 1, seed + 1, new float[n * c.kvDim()]), rows, full, c.kvDim());
         float[] vs = Ops.scatterRows(project(v, h, n, sv, 2, seed + 2, new float[n * c.kvDim()]), rows, full, c.kvDim());
@@ -81,32 +128,7 @@ public final class DecoderLayer {
             m.rope().apply(ks, c.kvHeads(), pos, 1);
         }
         cache.store(index, ks, vs, tokens);
-        float[][][][] probs = tape == null ? null : tape.probs(batch, c.heads(), tokens, cache.length() + tokens);
-        float[] att = Ops.gatherRows(m.attention().forward(qs, batch, tokens, cache, index, c.isSliding(index), c.slidingWindow(), probs,
-                tree), rows, c.qDim());
-        float[] oOut = project(o, att, n, sv, 3, seed + 3, LayerTape.reuse(t.oOut, n * hid));
-        float[] a = Ops.rmsNorm(oOut, n, hid, postAttnNorm, c.rmsEps(), LayerTape.reuse(t.a, n * hid));
-        Ops.addInPlace(a, x);
-        float[] f = Ops.rmsNorm(a, n, hid, preFfwNorm, c.rmsEps(), LayerTape.reuse(t.f, n * hid));
-        int inter = c.intermediate();
-        float[] g = project(gate, f, n, sv, 4, seed + 4, LayerTape.reuse(t.g, n * inter));
-        float[] u = project(up, f, n, sv, 5, seed + 5, LayerTape.reuse(t.u, n * inter));
-        float[] act = Ops.geglu(g, u, LayerTape.reuse(t.act, n * inter));
-        float[] downOut = project(down, act, n, sv, 6, seed + 6, LayerTape.reuse(t.downOut, n * hid));
-        float[] out = Ops.rmsNorm(downOut, n, hid, postFfwNorm, c.rmsEps(), LayerTape.reuse(outBuf, n * hid));
-        Ops.addInPlace(out, a);
-        t.x = x;
-        t.h = h;
-        t.q = qs;
-        t.att = att;
-        t.oOut = oOut;
-        t.a = a;
-        t.f = f;
-        t.g = g;
-        t.u = u;
-        t.act = act;
-        t.downOut = downOut;
-        return out;
+        return qs;
     }
 
     /** The projection into y: the training forward (recording into saved) when saved is given. */

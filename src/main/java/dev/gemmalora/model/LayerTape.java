@@ -23,6 +23,35 @@ final class LayerTape {
     /** Adapter state of q, k, v, o, gate, up, down, in that order. */
     final Adapter.Saved[] saved = new Adapter.Saved[7];
 
+    /**
+     * Under gradient checkpointing, the part of a layer's tape kept through the step: the queries
+     * after RoPE, the o and down outputs and the adapters' saved state. With the keys and values
+     * in the cache, the replay then runs only gate and up of the seven projections (about 15% of
+     * a step's arithmetic less) for 13.6 MB a layer at gemma-2-2b's shape and 512 tokens.
+     */
+    static final class Kept {
+        float[] q;
+        float[] oOut;
+        float[] downOut;
+        final Adapter.Saved[] saved = new Adapter.Saved[7];
+    }
+
+    /** Takes the kept part of a layer's tape (its arrays are written in place by the forward). */
+    void load(Kept k) {
+        q = k.q;
+        oOut = k.oOut;
+        downOut = k.downOut;
+        System.arraycopy(k.saved, 0, saved, 0, saved.length);
+    }
+
+    /** Hands the kept part back after the layer's forward. */
+    void keep(Kept k) {
+        k.q = q;
+        k.oOut = oOut;
+        k.downOut = downOut;
+        System.arraycopy(saved, 0, k.saved, 0, saved.length);
+    }
+
     /** old when it has length n (its contents are to be overwritten), else a new array. */
     static float[] reuse(float[] old, int n) {
         return old != null && old.length == n ? old : new float[n];
