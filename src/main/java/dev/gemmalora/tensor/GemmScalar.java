@@ -29,4 +29,20 @@ public final class GemmScalar {
             }
         }
     }
+
+    /** dot(a[a0 .. a0+n), b[b0 .. b0+n)), summed in order. */
+    public static float dot(float[] a, int a0, float[] b, int b0, int n) {
+        float s = 0;
+        for (int k = 0; k < n; k++) {
+            s += a[a0 + k] * b[b0 + k];
+        }
+        return s;
+    }
+
+    /** y[y0 .. y0+n) += alpha * x[x0 .. x0+n). */
+    public static void axpy(float alpha, float[] x, int x0, float[] y, int y0, int n) {
+        for (int k = 0; k < n; k++) {
+            y[y0 + k] += alpha * x[x0 + k];
+        }
+    }
 }

@@ -29,6 +29,22 @@ class KernelTwinTest {
         }
     }
 
+    /** Attention's dot and axpy at offsets, over the four-accumulator blocks, single vectors and a scalar tail. */
+    @ParameterizedTest(name = "n {0}")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {1, 7, 8, 31, 32, 45, 256, 300})
+    void dotAndAxpyMatchScalar(int n) {
+        Random r = new Random(n);
+        float[] a = random(r, n + 3);
+        float[] b = random(r, n + 5);
+        float want = GemmScalar.dot(a, 3, b, 5, n);
+        assertClose(new float[] {want}, new float[] {Gemm.dot(a, 3, b, 5, n)}, 1e-5 * Math.sqrt(n));
+        float[] y = random(r, n + 2);
+        float[] wantY = y.clone();
+        GemmScalar.axpy(0.7f, a, 3, wantY, 2, n);
+        Gemm.axpy(0.7f, a, 3, y, 2, n);
+        assertClose(wantY, y, 1e-6);
+    }
+
     /** Vector GeGLU (one exp per lane) and its gradients against the scalar tanh formulas, over chunk edges and a tail. */
     @org.junit.jupiter.api.Test
     void gegluMatchesScalar() {
