@@ -315,9 +315,9 @@ class GoldenParityTest {
     }
 
     /**
-     * Checkpointing keeps only each layer's input and recomputes the layer in backward: with
-     * dropout on, the recomputation must redraw the same masks, so every gradient equals the full
-     * tape's bit for bit.
+     * Checkpointing keeps each layer's input, queries and o and down outputs and replays the rest
+     * in backward: with dropout on, the replay must redraw the same masks, so every gradient equals
+     * the full tape's bit for bit.
      */
     @Test
     void checkpointedGradientsEqualTheFullTapesWithDropout() {

@@ -20,7 +20,7 @@ public final class Backprop {
     private final Gemma2Model m;
     /** One tape per layer (full tapes) or one shared by every layer (checkpointing), kept between steps. */
     private LayerTape[] tapes = new LayerTape[0];
-    /** Each layer's output, kept between steps: the next layer's input and, under checkpointing, its replay's. */
+    /** Each layer's output, kept between steps: the next layer's input, in its forward and (checkpointing) its replay. */
     private final float[][] outputs;
     /** Under checkpointing, what each layer keeps of its tape through the step. */
     private final LayerTape.Kept[] kept;
@@ -61,10 +61,9 @@ public final class Backprop {
                 tapes[i] = new LayerTape();
             }
         }
-        float[][] inputs = new float[layers.length][];
-        float[] x = m.embed(ids);
+        float[] embedded = m.embed(ids);
+        float[] x = embedded;
         for (int l = 0; l < layers.length; l++) {
-            inputs[l] = x;
             LayerTape tape = tapes[checkpoint ? 0 : l];
             if (checkpoint) {
                 tape.load(kept[l]);
@@ -83,7 +82,7 @@ public final class Backprop {
             LayerTape tape = tapes[checkpoint ? 0 : l];
             if (checkpoint) {
                 tape.load(kept[l]);
-                layers[l].replay(m, inputs[l], batch, tokens, cache, tape, layerSeed(seed, l));
+                layers[l].replay(m, l == 0 ? embedded : outputs[l - 1], batch, tokens, cache, tape, layerSeed(seed, l));
             }
             dx = layers[l].backward(m, tape, dx, batch, tokens, cache);
         }

@@ -78,12 +78,17 @@ public final class Gemm {
 
     /** y[T, rows] = x[T, cols] * w^T for a heap matrix w[rows, cols]. */
     public static void matmulT(float[] x, int tokens, float[] w, int rows, int cols, float[] y) {
-        matmulT(x, tokens, rows, cols, (r, k0, n, dst, off) -> System.arraycopy(w, r * cols + k0, dst, off, n), y, false);
+        matmulT(x, tokens, rows, cols, heapRows(w, cols), y, false);
     }
 
     /** y[T, rows] += x[T, cols] * w^T for a heap matrix w[rows, cols]. */
     public static void matmulTAdd(float[] x, int tokens, float[] w, int rows, int cols, float[] y) {
-        matmulT(x, tokens, rows, cols, (r, k0, n, dst, off) -> System.arraycopy(w, r * cols + k0, dst, off, n), y, true);
+        matmulT(x, tokens, rows, cols, heapRows(w, cols), y, true);
+    }
+
+    /** The rows of a heap matrix w[*, cols]. */
+    private static RowSource heapRows(float[] w, int cols) {
+        return (r, k0, n, dst, off) -> System.arraycopy(w, r * cols + k0, dst, off, n);
     }
 
     private static void matmulT(float[] x, int tokens, int rows, int cols, RowSource src, float[] y, boolean accumulate) {
@@ -115,8 +120,7 @@ public final class Gemm {
 
     /** dx[T, cols] += dy[T, rows] * w for a heap matrix w[rows, cols]. */
     public static void matmulAdd(float[] dy, int tokens, float[] w, int rows, int cols, float[] dx) {
-        int c = cols;
-        gemm(dy, tokens, rows, cols, rowPanels((r, k0, n, dst, off) -> System.arraycopy(w, r * c + k0, dst, off, n)), null, dx, true);
+        gemm(dy, tokens, rows, cols, rowPanels(heapRows(w, cols)), null, dx, true);
     }
 
     /** Panels of B = W itself: row k of W, 16 columns at a time, is already k-major. */
