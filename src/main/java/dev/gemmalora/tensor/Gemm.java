@@ -155,8 +155,15 @@ public final class Gemm {
     private static void gemm(float[] x, int tokens, int kDim, int n, Packer packer, MemorySegment bf16, float[] y,
                              boolean accumulate) {
         checkSizes(x, tokens, kDim, y, n);
-        forTasks((long) tokens * n * kDim, (n + NB - 1) / NB,
-                b -> packedBlock(x, tokens, kDim, n, packer, bf16, y, b, accumulate));
+        int blocks = (n + NB - 1) / NB;
+        // A narrow product (a LoRA factor: n is the rank) is one row block, which would run on one
+        // thread: its tokens are split instead, each part packing the block for itself.
+        int parts = bf16 == null && blocks < Parallel.threads() ? Parallel.threads() : 1;
+        int span = ((tokens + parts - 1) / parts + MR - 1) / MR * MR;
+        forTasks((long) tokens * n * kDim, blocks * parts, i -> {
+            int t0 = i % parts * span;
+            packedBlock(x, t0, Math.min(tokens, t0 + span), kDim, n, packer, bf16, y, i / parts, accumulate);
+        });
     }
 
     /**
@@ -179,12 +186,13 @@ public final class Gemm {
     }
 
     /**
-     * One task: NB rows of the result. For a BF16 weight the first token tile widens the panels
-     * as it multiplies them, storing the widened columns for the other tiles: the widening then
-     * overlaps arithmetic instead of being a pass of its own (7% of scoring's time as one).
+     * One task: NB rows of the result for tokens [tStart, tEnd). For a BF16 weight (more than
+     * six tokens) the first token tile widens the panels as it multiplies them,
+     * storing the widened columns for the other tiles: the widening then overlaps arithmetic
+     * instead of being a pass of its own (7% of scoring's time as one).
      */
-    private static void packedBlock(float[] x, int tokens, int cols, int rows, Packer packer, MemorySegment bf16, float[] y,
-                                    int block, boolean accumulate) {
+    private static void packedBlock(float[] x, int tStart, int tEnd, int cols, int rows, Packer packer, MemorySegment bf16,
+                                    float[] y, int block, boolean accumulate) {
         int o0 = block * NB;
         int nb = Math.min(NB, rows - o0);
         int panels = (nb + NR - 1) / NR;
@@ -194,21 +202,21 @@ public final class Gemm {
         for (int k0 = 0; k0 < cols; k0 += KC) {
             int kc = Math.min(KC, cols - k0);
             boolean first = k0 == 0 && !accumulate;
-            int t0 = 0;
+            int t0 = tStart;
             if (bf16 != null) {
                 for (int p = 0; p < panels; p++) {
                     long off = ((long) (o0 / NR + p) * cols + k0) * NR * 2;
-                    stream6x16(x, k0, cols, MR, bf16, off, kc, tile, pack, p * NR * kc);
-                    store(tile, MR, Math.min(NR, nb - p * NR), y, o0 + p * NR, rows, first);
+                    stream6x16(x, tStart * cols + k0, cols, MR, bf16, off, kc, tile, pack, p * NR * kc);
+                    store(tile, MR, Math.min(NR, nb - p * NR), y, tStart * rows + o0 + p * NR, rows, first);
                 }
-                t0 = MR;
+                t0 += MR;
             } else {
                 for (int p = 0; p < panels; p++) {
                     packer.pack(o0 + p * NR, Math.min(NR, nb - p * NR), k0, kc, pack, p * NR * kc, tmp);
                 }
             }
-            for (; t0 < tokens; t0 += MR) {
-                int m = Math.min(MR, tokens - t0);
+            for (; t0 < tEnd; t0 += MR) {
+                int m = Math.min(MR, tEnd - t0);
                 for (int p = 0; p < panels; p++) {
                     int valid = Math.min(NR, nb - p * NR);
                     kernel6x16(x, t0 * cols + k0, cols, m, pack, p * NR * kc, kc, tile);
