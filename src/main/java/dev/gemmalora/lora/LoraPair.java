@@ -2,6 +2,7 @@ package dev.gemmalora.lora;
 
 import dev.gemmalora.model.Adapter;
 import dev.gemmalora.tensor.Gemm;
+import dev.gemmalora.tensor.TransposedProduct;
 
 /**
  * One LoRA pair on a linear layer: delta(x) = scale * B (A x), A [r, in], B [out, r], fp32.
@@ -86,10 +87,10 @@ public final class LoraPair implements Adapter {
         for (int i = 0; i < du.length; i++) {
             du[i] *= s;
         }
-        // Weight gradients as GEMMs over the tokens: dA += du^T xd, dB^T = s u^T dy.
-        Gemm.matmulAdd(transpose(du, tokens, r), r, dropped(sv.x(), sv.seed()), tokens, in, gradA);
+        // Weight gradients as products over the tokens: dA += du^T xd, dB^T = s u^T dy.
+        TransposedProduct.add(du, r, dropped(sv.x(), sv.seed()), tokens, in, gradA);
         float[] gbt = new float[r * out];
-        Gemm.matmulAdd(transpose(sv.u(), tokens, r), r, dy, tokens, out, gbt);
+        TransposedProduct.add(sv.u(), r, dy, tokens, out, gbt);
         for (int o = 0; o < out; o++) {
             for (int j = 0; j < r; j++) {
                 gradB[o * r + j] += s * gbt[j * out + o];
@@ -121,16 +122,6 @@ public final class LoraPair implements Adapter {
         float[] u = new float[tokens * r];
         Gemm.matmulT(x, tokens, a, r, in, u);
         addUp(u, tokens, y);
-    }
-
-    private static float[] transpose(float[] m, int rows, int cols) {
-        float[] t = new float[m.length];
-        for (int i = 0; i < rows; i++) {
-            for (int j = 0; j < cols; j++) {
-                t[j * rows + i] = m[i * cols + j];
-            }
-        }
-        return t;
     }
 
     /** y += (scale u) B^T for u = A x [T, r]: the scale goes on the small factor, the GEMM adds into y. */

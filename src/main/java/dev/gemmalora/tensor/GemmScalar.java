@@ -30,6 +30,19 @@ public final class GemmScalar {
         }
     }
 
+    /** g[r, cols] += v[T, r]^T m[T, cols], the twin of {@link TransposedProduct#add}. */
+    public static void addTransposedProduct(float[] v, int r, float[] m, int tokens, int cols, float[] g) {
+        for (int j = 0; j < r; j++) {
+            for (int c = 0; c < cols; c++) {
+                float s = 0;
+                for (int t = 0; t < tokens; t++) {
+                    s += v[t * r + j] * m[t * cols + c];
+                }
+                g[j * cols + c] += s;
+            }
+        }
+    }
+
     /** dot(a[a0 .. a0+n), b[b0 .. b0+n)), summed in order. */
     public static float dot(float[] a, int a0, float[] b, int b0, int n) {
         float s = 0;

@@ -45,6 +45,20 @@ class KernelTwinTest {
         assertClose(wantY, y, 1e-6);
     }
 
+    /** Every rank grouping (fours and a remainder) and column edge (16-wide blocks, tasks of 128, a scalar tail). */
+    @ParameterizedTest
+    @CsvSource({"1,1,1", "3,8,16", "17,8,2304", "9,5,130", "40,7,300", "512,8,144", "6,4,15"})
+    void transposedProductMatchesScalar(int tokens, int r, int cols) {
+        Random rnd = new Random(tokens * 31 + r * 7 + cols);
+        float[] v = random(rnd, tokens * r);
+        float[] m = random(rnd, tokens * cols);
+        float[] want = random(rnd, r * cols);
+        float[] got = want.clone();
+        GemmScalar.addTransposedProduct(v, r, m, tokens, cols, want);
+        TransposedProduct.add(v, r, m, tokens, cols, got);
+        assertClose(want, got, 1e-5 * Math.sqrt(tokens));
+    }
+
     /** Vector GeGLU (one exp per lane) and its gradients against the scalar tanh formulas, over chunk edges and a tail. */
     @org.junit.jupiter.api.Test
     void gegluMatchesScalar() {
