@@ -22,8 +22,9 @@ final class InputGradient {
     /**
      * Columns of W per task: a multiple of the kernel's six. Every task reads all of dy^T (19 MB
      * for gate at 512 tokens, past what L2 and this VM's share of L3 hold), so wider tasks read it
-     * half as often: 96 rather than 48 was faster in paired runs at 512 tokens (12 of 16 on gate
-     * and on o with two threads, 11 of 12 on down with one; the vocabulary projection 5 of 6).
+     * half as often. Paired runs at 512 tokens favoured 96 over 48 (12 of 16 on gate and on o,
+     * 11 of 12 on down with one thread), by margins close to what the same harness shows between
+     * two copies of identical code.
      */
     private static final int NC = 96;
     /**
