@@ -131,6 +131,11 @@ public final class Benchmark {
         return (System.nanoTime() - t0) / 1e9;
     }
 
+    /**
+     * A figure's entry; with flops, also GFLOP/s, MFU and the FMA loop measured right after it,
+     * because on a shared machine what a core delivers changes from one minute to the next and
+     * the start-of-run reading alone does not say what this figure's minutes were like.
+     */
     private ObjectNode figure(String name, double value, String unit, double flops, double seconds) {
         ObjectNode f = out.putObject(name);
         f.put(unit, value);
@@ -138,6 +143,12 @@ public final class Benchmark {
             double gflops = flops / seconds / 1e9;
             f.put("gflops", gflops);
             f.put("mfu", gflops / peak);
+            double[] loop = new double[3];
+            for (int i = 0; i < loop.length; i++) {
+                loop[i] = Machine.fmaLoopGflops(s.threads(), 20_000_000L);
+            }
+            Arrays.sort(loop);
+            f.put("fma_loop_gflops_after", loop[1]);
         }
         return f;
     }

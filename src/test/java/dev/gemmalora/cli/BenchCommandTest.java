@@ -20,9 +20,10 @@ class BenchCommandTest {
         JsonNode j = Json.read(json);
         for (String f : new String[] {"/peak_gflops", "/bandwidth_gbps", "/gemm/gflops", "/gemm/mfu", "/train/tokens_per_s", "/train/mfu",
                 "/train_checkpointed/tokens_per_s", "/train_checkpointed/mfu", "/score/tokens_per_s", "/score/mfu",
-                "/decode_b1/tokens_per_s", "/decode_b1/bandwidth_fraction", "/decode_b8/tokens_per_s", "/peak_rss_bytes", "/threads", "/layers"}) {
+                "/decode_b1/tokens_per_s", "/decode_b1/bandwidth_fraction", "/decode_b8/tokens_per_s", "/peak_rss_bytes", "/threads", "/layers",
+                "/train/fma_loop_gflops_after", "/score/fma_loop_gflops_after"}) {
             assertTrue(!j.at(f).isMissingNode() && j.at(f).asDouble() > 0, f + " in " + j);
         }
-        assertTrue(r.out().contains("figure") && r.out().contains("decode_b1"), r.out());
+        assertTrue(r.out().contains("figure") && r.out().contains("decode_b1") && r.out().contains("FMA loop after"), r.out());
     }
 }
