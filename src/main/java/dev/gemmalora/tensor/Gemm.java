@@ -187,9 +187,9 @@ public final class Gemm {
 
     /**
      * One task: NB rows of the result for tokens [tStart, tEnd). For a BF16 weight (more than
-     * six tokens) the first token tile widens the panels as it multiplies them,
-     * storing the widened columns for the other tiles: the widening then overlaps arithmetic
-     * instead of being a pass of its own (7% of scoring's time as one).
+     * six tokens) the first token tile widens the panels as it multiplies them, storing the
+     * widened columns for the other tiles: the widening then overlaps arithmetic instead of being
+     * a pass of its own (7% of scoring's time as one).
      */
     private static void packedBlock(float[] x, int tStart, int tEnd, int cols, int rows, Packer packer, MemorySegment bf16,
                                     float[] y, int block, boolean accumulate) {
