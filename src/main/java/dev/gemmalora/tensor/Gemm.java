@@ -38,6 +38,8 @@ public final class Gemm {
     private static final int STREAM_PANELS = 8;
     /** Rows widened at once on the few-token path for heap matrices: about 256 KiB of fp32. */
     private static final int DOT_BLOCK_FLOATS = 64 * 1024;
+    /** Multiply-adds below which a GEMM runs on the calling thread: handing it out costs more. */
+    private static final long PARALLEL_MIN = 1 << 18;
     /** Floats 0: rows widened on the few-token path, 1: a packer's tmp, 2: the tile; segment 0: panels. */
     private static final ThreadScratch SCRATCH = new ThreadScratch(3, 1);
 
@@ -156,11 +158,13 @@ public final class Gemm {
                              boolean accumulate) {
         checkSizes(x, tokens, kDim, y, n);
         int blocks = (n + NB - 1) / NB;
+        long work = (long) tokens * n * kDim;
         // A narrow product (a LoRA factor: n is the rank) is one row block, which would run on one
-        // thread: its tokens are split instead, each part packing the block for itself.
-        int parts = bf16 == null && blocks < Parallel.threads() ? Parallel.threads() : 1;
+        // thread: its tokens are split instead, each part packing the block for itself (not when
+        // the product is too small to be handed out, where parts would only pack it again).
+        int parts = bf16 == null && blocks < Parallel.threads() && work >= PARALLEL_MIN ? Parallel.threads() : 1;
         int span = ((tokens + parts - 1) / parts + MR - 1) / MR * MR;
-        forTasks((long) tokens * n * kDim, blocks * parts, i -> {
+        forTasks(work, blocks * parts, i -> {
             int t0 = i % parts * span;
             packedBlock(x, t0, Math.min(tokens, t0 + span), kDim, n, packer, bf16, y, i / parts, accumulate);
         });
@@ -171,7 +175,7 @@ public final class Gemm {
      * multiply-adds are too few to be worth handing out.
      */
     static void forTasks(long multiplyAdds, int n, IntConsumer body) {
-        if (multiplyAdds >= 1 << 18) {
+        if (multiplyAdds >= PARALLEL_MIN) {
             Parallel.forRange(n, body);
             return;
         }
