@@ -2,6 +2,7 @@ package dev.gemmalora.model;
 
 import dev.gemmalora.tensor.Gemm;
 import dev.gemmalora.tensor.Parallel;
+import dev.gemmalora.tensor.WeightedRows;
 import java.util.Arrays;
 
 /**
@@ -56,6 +57,8 @@ public final class Attention {
             float[] values = cache.values(layer, b);
             double[] w = new double[kvLen];
             int[] slots = new int[kvLen];
+            int[] rowsAt = new int[kvLen];
+            float[] weights = new float[kvLen];
             float[] scratch = probs == null ? new float[kvLen] : null;
             for (int i = 0; i < tokens; i++) {
                 if (tree != null && tree.isPad(b, i)) {
@@ -88,13 +91,15 @@ public final class Attention {
                     }
                     n = kvLen;
                 }
-                int oOff = (b * tokens + i) * qDim + h * headDim;
+                int terms = 0;
                 for (int s = 0; s < n; s++) {
                     int j = slots[s];
                     if (p[j] != 0f) {
-                        Gemm.axpy(p[j], values, j * kvDim + kh * headDim, out, oOff, headDim);
+                        rowsAt[terms] = j * kvDim + kh * headDim;
+                        weights[terms++] = p[j];
                     }
                 }
+                WeightedRows.add(out, (b * tokens + i) * qDim + h * headDim, headDim, values, rowsAt, weights, terms);
                 if (probs == null) {
                     Arrays.fill(p, 0f);
                 }
@@ -140,7 +145,10 @@ public final class Attention {
     /**
      * Gradients of q, and of this step's keys and values, given dOut [B*T, heads*headDim] and the
      * weights recorded by the forward (training runs on an empty cache: positions start at 0).
-     * Work is split by (row, kv head) so the query heads that share a kv head add into it in turn.
+     * Work is split by (row, kv head), so the query heads that share a kv head add into it in turn.
+     * Each query's score gradients dz are found first; then dq sums key rows per query, and dk and
+     * dv sum query and output-gradient rows per key, each in the order one axpy per (query, key)
+     * pair added them.
      */
     public float[][] backward(float[] q, float[][][][] probs, float[] dOut, int batch, int tokens, KvCache cache, int layer,
                               boolean sliding, int window) {
@@ -156,29 +164,38 @@ public final class Attention {
             float[] keys = cache.keys(layer, b);
             float[] values = cache.values(layer, b);
             double[] dp = new double[tokens];
-            for (int h = kh * group; h < (kh + 1) * group; h++) {
+            // Per (head in the group, query): the keys its weights cover, and whether it saw any.
+            int[] from = new int[group * tokens];
+            int[] to = new int[group * tokens];
+            boolean[] any = new boolean[group * tokens];
+            float[] dz = new float[group * tokens * tokens];
+            int[] rowsAt = new int[group * tokens];
+            float[] weights = new float[group * tokens];
+            for (int g = 0; g < group; g++) {
+                int h = kh * group + g;
                 for (int i = 0; i < tokens; i++) {
                     float[] p = probs[b][h][i];
                     int qOff = (b * tokens + i) * qDim + h * headDim;
                     int lo = firstVisible(i, sliding, window);
-                    boolean any = false;
+                    boolean seen = false;
                     for (int j = lo; j <= i; j++) {
-                        any |= cache.valid(b, j);
+                        seen |= cache.valid(b, j);
                     }
-                    int from = any ? lo : 0;
-                    int to = any ? i : tokens - 1;
+                    int gi = g * tokens + i;
+                    any[gi] = seen;
+                    from[gi] = seen ? lo : 0;
+                    to[gi] = seen ? i : tokens - 1;
                     double sum = 0;
-                    for (int j = from; j <= to; j++) {
+                    for (int j = from[gi]; j <= to[gi]; j++) {
                         if (p[j] != 0f) {
-                            int kv = j * kvDim + kh * headDim;
-                            dp[j] = Gemm.dot(dOut, qOff, values, kv, headDim);
+                            dp[j] = Gemm.dot(dOut, qOff, values, j * kvDim + kh * headDim, headDim);
                             sum += p[j] * dp[j];
-                            Gemm.axpy(p[j], dOut, qOff, dv, (b * tokens + j) * kvDim + kh * headDim, headDim);
                         }
                     }
-                    if (!any) {
+                    if (!seen) {
                         continue;
                     }
+                    int terms = 0;
                     for (int j = lo; j <= i; j++) {
                         if (p[j] == 0f) {
                             continue;
@@ -189,11 +206,34 @@ public final class Attention {
                             double capped = Ops.softcap(Gemm.dot(q, qOff, keys, kv, headDim) * scaling, softcap) / softcap;
                             ds *= 1 - capped * capped;
                         }
-                        float dz = (float) (ds * scaling);
-                        Gemm.axpy(dz, keys, kv, dq, qOff, headDim);
-                        Gemm.axpy(dz, q, qOff, dk, (b * tokens + j) * kvDim + kh * headDim, headDim);
+                        float d = (float) (ds * scaling);
+                        dz[gi * tokens + j] = d;
+                        rowsAt[terms] = kv;
+                        weights[terms++] = d;
+                    }
+                    WeightedRows.add(dq, qOff, headDim, keys, rowsAt, weights, terms);
+                }
+            }
+            for (int j = 0; j < tokens; j++) {
+                int kvOff = (b * tokens + j) * kvDim + kh * headDim;
+                int terms = 0;
+                for (int gi = 0; gi < group * tokens; gi++) {
+                    float pj = probs[b][kh * group + gi / tokens][gi % tokens][j];
+                    if (from[gi] <= j && j <= to[gi] && pj != 0f) {
+                        rowsAt[terms] = (b * tokens + gi % tokens) * qDim + (kh * group + gi / tokens) * headDim;
+                        weights[terms++] = pj;
                     }
                 }
+                WeightedRows.add(dv, kvOff, headDim, dOut, rowsAt, weights, terms);
+                terms = 0;
+                for (int gi = 0; gi < group * tokens; gi++) {
+                    int i = gi % tokens;
+                    if (any[gi] && from[gi] <= j && j <= i && probs[b][kh * group + gi / tokens][i][j] != 0f) {
+                        rowsAt[terms] = (b * tokens + i) * qDim + (kh * group + gi / tokens) * headDim;
+                        weights[terms++] = dz[gi * tokens + j];
+                    }
+                }
+                WeightedRows.add(dk, kvOff, headDim, q, rowsAt, weights, terms);
             }
         });
         return new float[][] {dq, dk, dv};

@@ -52,6 +52,15 @@ public final class GemmScalar {
         return s;
     }
 
+    /** out[o0 .. o0+n) += sum over c of w[c] * src[off[c] .. off[c]+n), the twin of {@link WeightedRows#add}. */
+    public static void addWeightedRows(float[] out, int o0, int n, float[] src, int[] off, float[] w, int count) {
+        for (int c = 0; c < count; c++) {
+            for (int d = 0; d < n; d++) {
+                out[o0 + d] += w[c] * src[off[c] + d];
+            }
+        }
+    }
+
     /** y[y0 .. y0+n) += alpha * x[x0 .. x0+n). */
     public static void axpy(float alpha, float[] x, int x0, float[] y, int y0, int n) {
         for (int k = 0; k < n; k++) {

@@ -59,6 +59,34 @@ class KernelTwinTest {
         assertClose(want, got, 1e-5 * Math.sqrt(tokens));
     }
 
+    /**
+     * Weighted row sums over 64-wide register blocks, single vectors and a scalar tail, rows read
+     * at scattered offsets: close to the scalar twin, and the same bits as one axpy per row.
+     */
+    @ParameterizedTest
+    @CsvSource({"256,130", "4,7", "77,3", "64,1", "200,0"})
+    void weightedRowsMatchScalarAndAxpys(int n, int count) {
+        Random rnd = new Random(n * 13 + count);
+        float[] src = random(rnd, (count + 3) * n + 5);
+        int[] off = new int[count];
+        float[] w = new float[count];
+        for (int c = 0; c < count; c++) {
+            off[c] = rnd.nextInt(src.length - n + 1);
+            w[c] = (float) rnd.nextGaussian();
+        }
+        float[] start = random(rnd, n + 9);
+        float[] want = start.clone();
+        GemmScalar.addWeightedRows(want, 9, n, src, off, w, count);
+        float[] got = start.clone();
+        WeightedRows.add(got, 9, n, src, off, w, count);
+        assertClose(want, got, 1e-5 * Math.sqrt(count + 1));
+        float[] axpys = start.clone();
+        for (int c = 0; c < count; c++) {
+            Gemm.axpy(w[c], src, off[c], axpys, 9, n);
+        }
+        assertArrayEquals(axpys, got);
+    }
+
     /** Vector GeGLU (one exp per lane) and its gradients against the scalar tanh formulas, over chunk edges and a tail. */
     @org.junit.jupiter.api.Test
     void gegluMatchesScalar() {
