@@ -346,7 +346,10 @@ public final class Benchmark {
         double gbps = weightBytes * (s.decodeSteps() / sec) / 1e9;
         f.put("weight_gbps", gbps);
         f.put("bandwidth_fraction", gbps / out.get("bandwidth_gbps").asDouble());
-        log.accept(String.format("%s (KV cache after %d tokens): %.2f tokens/s, weights streamed at %.1f GB/s (%.2f of bandwidth)",
-                name, s.seq(), tokensPerS, gbps, gbps / out.get("bandwidth_gbps").asDouble()));
+        // As the FMA loop after a compute figure: this VM's memory bandwidth moves between minutes too.
+        double after = Machine.readBandwidthGbps(s.threads(), (long) s.bandwidthMb() << 20, 5);
+        f.put("bandwidth_gbps_after", after);
+        log.accept(String.format("%s (KV cache after %d tokens): %.2f tokens/s, weights streamed at %.1f GB/s (%.2f of bandwidth;"
+                + " memory read %.1f GB/s right after)", name, s.seq(), tokensPerS, gbps, gbps / out.get("bandwidth_gbps").asDouble(), after));
     }
 }

@@ -79,7 +79,7 @@ final class BenchCommand implements Callable<Integer> {
                 truthfulQa, tokenizer, questions, new java.util.LinkedHashSet<>(parts), warmup),
                 System.out::println).run();
         System.out.println();
-        System.out.printf("%-22s %14s %12s %8s %14s%n", "figure", "tokens/s", "GFLOP/s", "MFU", "FMA loop after");
+        System.out.printf("%-22s %14s %12s %8s %16s%n", "figure", "tokens/s", "GFLOP/s", "MFU", "machine after");
         for (String k : new String[] {"gemm", "train", "train_checkpointed", "score", "decode_b1", "decode_b8", "truthfulqa_mc"}) {
             var f = r.get(k);
             if (f == null) {
@@ -89,11 +89,12 @@ final class BenchCommand implements Callable<Integer> {
                 System.out.printf("%-22s %s%n", k, f.get("error").asText());
                 continue;
             }
-            System.out.printf("%-22s %14s %12s %8s %14s%n", k, f.has("tokens_per_s") ? String.format("%.2f", f.get("tokens_per_s").asDouble()) : "",
+            System.out.printf("%-22s %14s %12s %8s %16s%n", k, f.has("tokens_per_s") ? String.format("%.2f", f.get("tokens_per_s").asDouble()) : "",
                     f.has("gflops") ? String.format("%.1f", f.get("gflops").asDouble()) : "",
                     f.has("mfu") ? String.format("%.2f", f.get("mfu").asDouble())
                             : f.has("bandwidth_fraction") ? String.format("%.2f bw", f.get("bandwidth_fraction").asDouble()) : "",
-                    f.has("fma_loop_gflops_after") ? String.format("%.1f", f.get("fma_loop_gflops_after").asDouble()) : "");
+                    f.has("fma_loop_gflops_after") ? String.format("%.1f GFLOP/s", f.get("fma_loop_gflops_after").asDouble())
+                            : f.has("bandwidth_gbps_after") ? String.format("%.1f GB/s", f.get("bandwidth_gbps_after").asDouble()) : "");
         }
         System.out.printf("peak %.1f GFLOP/s, FMA loop %.1f GFLOP/s, read bandwidth %.1f GB/s, peak RSS %.2f GB%n",
                 r.get("peak_gflops").asDouble(), r.get("fma_loop_gflops").asDouble(), r.get("bandwidth_gbps").asDouble(),
