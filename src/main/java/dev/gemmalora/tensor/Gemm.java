@@ -366,8 +366,10 @@ public final class Gemm {
                 for (int k0 = 0; k0 < cols; k0 += KC) {
                     int kc = Math.min(KC, cols - k0);
                     long i = ((long) p * cols + k0) * NR;
-                    for (int t0 = 0; t0 < tokens; t0 += MR) {
-                        int m = Math.min(MR, tokens - t0);
+                    // Tiles of near-equal size (8 tokens as 4 + 4, not 6 + 2, where the 2 cost as much as 4).
+                    int tiles = (tokens + MR - 1) / MR;
+                    for (int q = 0, t0 = 0, m; q < tiles; q++, t0 += m) {
+                        m = (tokens - t0) / (tiles - q);
                         if (m > 4) {
                             stream6x16(x, t0 * cols + k0, cols, m, seg, i * 2, kc, tile, unused, 0);
                         } else if (m > 1) {
