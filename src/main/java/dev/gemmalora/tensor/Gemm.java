@@ -562,17 +562,4 @@ public final class Gemm {
         }
         return s;
     }
-
-    /** y[y0 .. y0+n) += alpha * x[x0 .. x0+n). */
-    public static void axpy(float alpha, float[] x, int x0, float[] y, int y0, int n) {
-        FloatVector a = FloatVector.broadcast(F, alpha);
-        int k = 0;
-        int bound = F.loopBound(n);
-        for (; k < bound; k += LANES) {
-            FloatVector.fromArray(F, x, x0 + k).fma(a, FloatVector.fromArray(F, y, y0 + k)).intoArray(y, y0 + k);
-        }
-        for (; k < n; k++) {
-            y[y0 + k] += alpha * x[x0 + k];
-        }
-    }
 }

@@ -60,11 +60,4 @@ public final class GemmScalar {
             }
         }
     }
-
-    /** y[y0 .. y0+n) += alpha * x[x0 .. x0+n). */
-    public static void axpy(float alpha, float[] x, int x0, float[] y, int y0, int n) {
-        for (int k = 0; k < n; k++) {
-            y[y0 + k] += alpha * x[x0 + k];
-        }
-    }
 }

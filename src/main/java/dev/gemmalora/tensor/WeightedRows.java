@@ -5,11 +5,11 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * out[o0 .. o0+n) += sum over c of w[c] * src[off[c] .. off[c]+n): attention's weighted sums of
- * value, key, query and output-gradient rows. As one {@link Gemm#axpy} per row, every term loaded
- * and stored the output again; here 64 outputs stay in registers while the rows stream past
- * (20-30% faster; the rows themselves still come from L2 for each query). Each output adds its
- * terms in order of c, one FMA each, starting from its current value, so the sums are the same
- * bits as those axpys. {@link GemmScalar#addWeightedRows} is the plain twin.
+ * value, key, query and output-gradient rows. As one axpy per row, every term loaded and stored
+ * the output again; here 64 outputs stay in registers while the rows stream past (20-30% faster;
+ * the rows themselves still come from L2 for each query). Each output adds its terms in order of
+ * c, one FMA each, starting from its current value: the same bits the axpys gave.
+ * {@link GemmScalar#addWeightedRows} is the plain twin.
  */
 public final class WeightedRows {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
