@@ -214,26 +214,33 @@ public final class Attention {
                     WeightedRows.add(dq, qOff, headDim, keys, rowsAt, weights, terms);
                 }
             }
+            // Key j gets dv from every query whose weights cover it and dk from those that saw any
+            // key (their range then ends at the query itself): one scan gathers both term lists.
+            int[] keyRows = new int[group * tokens];
+            float[] keyWeights = new float[group * tokens];
             for (int j = 0; j < tokens; j++) {
+                int vTerms = 0;
+                int kTerms = 0;
+                for (int g = 0; g < group; g++) {
+                    int h = kh * group + g;
+                    for (int i = 0; i < tokens; i++) {
+                        int gi = g * tokens + i;
+                        float pj = probs[b][h][i][j];
+                        if (pj == 0f || j < from[gi] || j > to[gi]) {
+                            continue;
+                        }
+                        int row = (b * tokens + i) * qDim + h * headDim;
+                        rowsAt[vTerms] = row;
+                        weights[vTerms++] = pj;
+                        if (any[gi]) {
+                            keyRows[kTerms] = row;
+                            keyWeights[kTerms++] = dz[gi * tokens + j];
+                        }
+                    }
+                }
                 int kvOff = (b * tokens + j) * kvDim + kh * headDim;
-                int terms = 0;
-                for (int gi = 0; gi < group * tokens; gi++) {
-                    float pj = probs[b][kh * group + gi / tokens][gi % tokens][j];
-                    if (from[gi] <= j && j <= to[gi] && pj != 0f) {
-                        rowsAt[terms] = (b * tokens + gi % tokens) * qDim + (kh * group + gi / tokens) * headDim;
-                        weights[terms++] = pj;
-                    }
-                }
-                WeightedRows.add(dv, kvOff, headDim, dOut, rowsAt, weights, terms);
-                terms = 0;
-                for (int gi = 0; gi < group * tokens; gi++) {
-                    int i = gi % tokens;
-                    if (any[gi] && from[gi] <= j && j <= i && probs[b][kh * group + gi / tokens][i][j] != 0f) {
-                        rowsAt[terms] = (b * tokens + i) * qDim + (kh * group + gi / tokens) * headDim;
-                        weights[terms++] = dz[gi * tokens + j];
-                    }
-                }
-                WeightedRows.add(dk, kvOff, headDim, q, rowsAt, weights, terms);
+                WeightedRows.add(dv, kvOff, headDim, dOut, rowsAt, weights, vTerms);
+                WeightedRows.add(dk, kvOff, headDim, q, keyRows, keyWeights, kTerms);
             }
         });
         return new float[][] {dq, dk, dv};
