@@ -10,33 +10,34 @@ import java.lang.foreign.ValueLayout;
  * <p>A weight panel holds 16 rows of W contiguously for each column, which is the wrong way round
  * for broadcasting dy against rows of W; transposing the weights on every call cost a scalar move
  * per weight element. This computes the transpose of the product instead, dx^T = W^T dy^T, with
- * the forward's 6 x 16 kernel: six columns of W, widened k-contiguous from their panels (a vector
- * copy), are the broadcast side, and 16-token panels of dy^T are the vector side. Only dy (T x
+ * the forward's 5 x 16 kernel: five columns of W, widened from their panels and interleaved
+ * k-major, are the broadcast side, and 16-token panels of dy^T are the vector side. Only dy (T x
  * rows) and the result (T x cols) are transposed, once per call, instead of rows x cols weights.
  */
 final class InputGradient {
-    private static final int MR = 6;
+    /** Columns of W per kernel call: the five-token kernel's broadcast side. */
+    private static final int MR = 5;
     private static final int NR = Weight.PANEL;
     /** Rows of W (the reduction) per kernel call, a multiple of the panel height. */
     private static final int KC = 512;
     /**
-     * Columns of W per task: a multiple of the kernel's six. Every task reads all of dy^T (19 MB
+     * Columns of W per task: a multiple of the kernel's five. Every task reads all of dy^T (19 MB
      * for gate at 512 tokens, past what L2 and this VM's share of L3 hold), so wider tasks read it
-     * half as often. Paired runs at 512 tokens favoured 96 over 48 (12 of 16 on gate and on o,
+     * less often. Paired runs at 512 tokens favoured 96 over 48 (12 of 16 on gate and on o,
      * 11 of 12 on down with one thread), by margins close to what the same harness shows between
-     * two copies of identical code.
+     * two copies of identical code; 100 is the nearest multiple of five.
      */
-    private static final int NC = 96;
+    private static final int NC = 100;
     /**
      * Rows of W whose dy^T panels are built at once: every decoder projection in one go, while
      * the vocabulary projection's 256,000 rows take 28 rounds (the buffer is T x 9216 floats).
      */
     private static final int KB = 9216;
     /**
-     * Floats 0 and 1: a worker's token panel and widened columns, 2: the caller's dx^T; segment 0:
-     * the caller's dy^T panels, which the workers read.
+     * Floats 0 and 1: a worker's token panel and widened columns, 2: the caller's dx^T, 3: one
+     * widened run; segment 0: the caller's dy^T panels, which the workers read.
      */
-    private static final ThreadScratch SCRATCH = new ThreadScratch(3, 1);
+    private static final ThreadScratch SCRATCH = new ThreadScratch(4, 1);
 
     private InputGradient() {
     }
@@ -103,29 +104,34 @@ final class InputGradient {
                 int valid = Math.min(NR, tokens - tp * NR);
                 long p0 = ((long) tp * kbLen + k0) * NR;
                 for (int c = 0; c < nc; c += MR) {
-                    int m = Math.min(MR, nc - c);
-                    Gemm.kernel6x16(a, c * kc, kc, m, dyT, p0, kc, tile);
-                    Gemm.store(tile, m, valid, dxT, (c0 + c) * tPad + tp * NR, tPad, first);
+                    Gemm.kernel5x16(a, c * kc, dyT, p0, kc, tile);
+                    Gemm.store(tile, Math.min(MR, nc - c), valid, dxT, (c0 + c) * tPad + tp * NR, tPad, first);
                 }
             }
         }
     }
 
     /**
-     * a[c * kc + k] = W[k0 + k][c0 + c]: in a panel, the 16 rows of one column are contiguous, so
-     * each column's kc rows are kc / 16 runs of 16, widened as vectors. Panel-major order keeps the
-     * reads within one panel's columns.
+     * The columns in groups of five, k-major, as {@link Gemm#kernel5x16} reads them:
+     * a[(g * kc + k) * 5 + i] = W[k0 + k][c0 + 5g + i]. In a panel the 16 rows of one column are
+     * contiguous, so each column's kc rows are kc / 16 runs of 16, widened as vectors and then
+     * spread five apart. Panel-major order keeps the reads within one panel's columns. A last
+     * group short of five keeps stale columns, whose results are not stored.
      */
     private static void widenColumns(MemorySegment wd, boolean bf16, int cols, int c0, int nc, int k0, int kc, float[] a) {
+        float[] run16 = SCRATCH.floats(3, NR);
         for (int q = 0; q < kc; q += NR) {
             long run = ((long) ((k0 + q) / NR) * cols + c0) * NR;
             for (int c = 0; c < nc; c++, run += NR) {
-                int dst = c * kc + q;
                 if (bf16) {
-                    Widen.bf16(wd, run * 2).intoArray(a, dst);
-                    Widen.bf16(wd, (run + 8) * 2).intoArray(a, dst + 8);
+                    Widen.bf16(wd, run * 2).intoArray(run16, 0);
+                    Widen.bf16(wd, (run + 8) * 2).intoArray(run16, 8);
                 } else {
-                    MemorySegment.copy(wd, Weight.F32, run * 4, a, dst, NR);
+                    MemorySegment.copy(wd, Weight.F32, run * 4, run16, 0, NR);
+                }
+                int dst = ((c / MR) * kc + q) * MR + c % MR;
+                for (int j = 0; j < NR; j++) {
+                    a[dst + j * MR] = run16[j];
                 }
             }
         }
