@@ -393,7 +393,7 @@ public final class Gemm {
 
     /**
      * m (1..4) tokens against one packed panel, into tile: {@link #kernel6x16}'s sums with a third
-     * fewer accumulators, for the tokens left past the last six.
+     * fewer accumulators, for the tokens left past the last whole tile.
      */
     static void kernel4x16(float[] x, int x0, int xs, int m, MemorySegment pk, long p0, int kc, float[] tile) {
         FloatVector c00 = FloatVector.zero(F), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
