@@ -23,6 +23,11 @@ public final class Gemm {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
     private static final int LANES = F.length();
     private static final int MR = 6;
+    /**
+     * Tokens per k-step in the packed layout {@link #kernel5x16} reads ({@link #packFives} for
+     * activations, InputGradient for columns of W).
+     */
+    static final int PACKED = 5;
     private static final int NR = Weight.PANEL;
     /**
      * Columns per kernel call. 512 rather than 256: the tile's load-add-store of y, ~4% of a
@@ -168,6 +173,7 @@ public final class Gemm {
         // the product is too small to be handed out, where parts would only pack it again).
         int parts = bf16 == null && blocks < Parallel.threads() && work >= PARALLEL_MIN ? Parallel.threads() : 1;
         int span = ((tokens + parts - 1) / parts + MR - 1) / MR * MR;
+        // A BF16 GEMM is one part (parts is 1), so every task starts at token 0, as the fives assume.
         float[] fives = bf16 == null ? null : packFives(x, tokens, kDim, work);
         forTasks(work, blocks * parts, i -> {
             int t0 = i % parts * span;
@@ -182,12 +188,12 @@ public final class Gemm {
      * call (a pass over x) and shared by every task.
      */
     private static float[] packFives(float[] x, int tokens, int cols, long work) {
-        int groups = (tokens - MR) / 5;
-        float[] fives = SCRATCH.floats(4, groups * 5 * cols);
+        int groups = (tokens - MR) / PACKED;
+        float[] fives = SCRATCH.floats(4, groups * PACKED * cols);
         forTasks(work, groups, g -> {
-            int dst = g * 5 * cols;
-            int src = (MR + 5 * g) * cols;
-            for (int k = 0; k < cols; k++, dst += 5) {
+            int dst = g * PACKED * cols;
+            int src = (MR + PACKED * g) * cols;
+            for (int k = 0; k < cols; k++, dst += PACKED) {
                 fives[dst] = x[src + k];
                 fives[dst + 1] = x[src + cols + k];
                 fives[dst + 2] = x[src + 2 * cols + k];
@@ -252,10 +258,10 @@ public final class Gemm {
                     store(tile, MR, NR, sums, p * NR, NB, first);
                 }
                 t0 += MR;
-                for (int g = 0; t0 + 5 <= tokens; g++, t0 += 5) {
+                for (int g = 0; t0 + PACKED <= tokens; g++, t0 += PACKED) {
                     for (int p = 0; p < panels; p++) {
-                        kernel5x16(fives, (g * cols + k0) * 5, pack, p * NR * kc, kc, tile);
-                        store(tile, 5, NR, sums, t0 * NB + p * NR, NB, first);
+                        kernel5x16(fives, (g * cols + k0) * PACKED, pack, p * NR * kc, kc, tile);
+                        store(tile, PACKED, NR, sums, t0 * NB + p * NR, NB, first);
                     }
                 }
             } else {
@@ -360,7 +366,7 @@ public final class Gemm {
         FloatVector c00 = FloatVector.zero(F), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
         FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00;
         long pb = p0 * 4;
-        for (int i = a0, end = a0 + kc * 5; i < end; i += 5, pb += 2 * 4 * LANES) {
+        for (int i = a0, end = a0 + kc * PACKED; i < end; i += PACKED, pb += 2 * 4 * LANES) {
             FloatVector b0 = FloatVector.fromMemorySegment(F, pk, pb, ByteOrder.LITTLE_ENDIAN);
             FloatVector b1 = FloatVector.fromMemorySegment(F, pk, pb + 4 * LANES, ByteOrder.LITTLE_ENDIAN);
             FloatVector a = FloatVector.broadcast(F, x[i]);

@@ -16,7 +16,7 @@ import java.lang.foreign.ValueLayout;
  */
 final class InputGradient {
     /** Columns of W per kernel call: the five-token kernel's broadcast side. */
-    private static final int MR = 5;
+    private static final int MR = Gemm.PACKED;
     private static final int NR = Weight.PANEL;
     /** Rows of W (the reduction) per kernel call, a multiple of the panel height. */
     private static final int KC = 512;
@@ -113,7 +113,7 @@ final class InputGradient {
 
     /**
      * The columns in groups of five, k-major, as {@link Gemm#kernel5x16} reads them:
-     * a[(g * kc + k) * 5 + i] = W[k0 + k][c0 + 5g + i]. In a panel the 16 rows of one column are
+     * a[(g * kc + k) * MR + i] = W[k0 + k][c0 + MR g + i]. In a panel the 16 rows of one column are
      * contiguous, so each column's kc rows are kc / 16 runs of 16, widened as vectors and then
      * spread five apart. Panel-major order keeps the reads within one panel's columns. A last
      * group short of five keeps stale columns, whose results are not stored.
