@@ -108,9 +108,16 @@ public final class Benchmark {
         double run();
     }
 
-    /** Runs once to warm up (unless turned off), then s.runs() times; returns the median. */
+    /** Seconds of calls that warm up a short figure before it is timed. */
     private static final double WARMUP_SECONDS = 2;
+    /**
+     * One-thread and all-thread gate_proj runs, alternated, for the thread scaling. Its two halves
+     * measured minutes apart read 1.31x to 2.51x on this shared VM, following whichever minute each
+     * half met; each pair's halves are a tenth of a second apart.
+     */
+    private static final int SCALING_PAIRS = 7;
 
+    /** Runs once to warm up (unless turned off), then s.runs() times; returns the median. */
     private double median(Timed t) {
         // Short figures need several calls before the JIT has compiled the kernels; long ones one.
         double warm = 0;
@@ -196,15 +203,35 @@ public final class Benchmark {
         ObjectNode g = figure("gemm", time, "seconds", flops, time);
         g.set("shapes", rows);
         Weight gate = shapes.get("gate_proj");
-        float[] x = new float[t * gate.cols()];
-        float[] y = new float[t * gate.rows()];
-        Parallel.setThreads(1);
-        double one = 2.0 * t * gate.rows() * gate.cols() / median(() -> seconds(() -> Gemm.matmulT(x, t, gate, y))) / 1e9;
+        double gateFlops = 2.0 * t * gate.rows() * gate.cols();
+        double[] one = new double[SCALING_PAIRS];
+        double[] ratio = new double[SCALING_PAIRS];
+        for (int i = 0; i < SCALING_PAIRS; i++) {
+            double single = gateSeconds(gate, t, 1);
+            ratio[i] = single / gateSeconds(gate, t, s.threads());
+            one[i] = gateFlops / single / 1e9;
+        }
+        g.put("gate_proj_gflops", gateGflops);
+        g.put("gate_proj_1_thread_gflops", middle(one));
+        g.put("thread_scaling", middle(ratio));
+        g.put("thread_scaling_pairs", SCALING_PAIRS);
+        log.accept(String.format("gemm: %.1f GFLOP/s (%.2f MFU); gate_proj on 1 thread %.1f GFLOP/s, %d threads %.2fx"
+                        + " (median of %d back-to-back pairs)", g.get("gflops").asDouble(), g.get("mfu").asDouble(),
+                g.get("gate_proj_1_thread_gflops").asDouble(), s.threads(), g.get("thread_scaling").asDouble(), SCALING_PAIRS));
+    }
+
+    /**
+     * One timed gate_proj GEMM on a pool of the given size, after an untimed one that gives the new
+     * pool's threads their scratch buffers.
+     */
+    private double gateSeconds(Weight gate, int tokens, int threads) {
+        float[] x = new float[tokens * gate.cols()];
+        float[] y = new float[tokens * gate.rows()];
+        Parallel.setThreads(threads);
+        Gemm.matmulT(x, tokens, gate, y);
+        double sec = seconds(() -> Gemm.matmulT(x, tokens, gate, y));
         Parallel.setThreads(s.threads());
-        g.put("gate_proj_1_thread_gflops", one);
-        g.put("thread_scaling", gateGflops / one);
-        log.accept(String.format("gemm: %.1f GFLOP/s (%.2f MFU); gate_proj on 1 thread %.1f GFLOP/s, %d threads %.2fx",
-                g.get("gflops").asDouble(), g.get("mfu").asDouble(), one, s.threads(), g.get("thread_scaling").asDouble()));
+        return sec;
     }
 
     /** Forward FLOPs of one token: projections, attention products at the mean causal length, logits if asked. */
