@@ -107,10 +107,10 @@ final class InputGradient {
             boolean first = kb0 + k0 == 0;
             for (int tp = 0; tp < tPanels; tp++) {
                 long p0 = ((long) tp * kbLen + k0) * NR;
-                int t0 = ((b * tPanels + tp) * NC) * NR;
+                int panelTiles = (b * tPanels + tp) * NC * NR;
                 for (int c = 0; c < nc; c += MR) {
                     Gemm.kernel5x16(a, c * kc, dyT, p0, kc, tile);
-                    Gemm.store(tile, Math.min(MR, nc - c), NR, dxT, t0 + c * NR, NR, first);
+                    Gemm.store(tile, Math.min(MR, nc - c), NR, dxT, panelTiles + c * NR, NR, first);
                 }
             }
         }
