@@ -204,11 +204,13 @@ public final class Benchmark {
         g.set("shapes", rows);
         Weight gate = shapes.get("gate_proj");
         double gateFlops = 2.0 * t * gate.rows() * gate.cols();
+        float[] gx = new float[t * gate.cols()];
+        float[] gy = new float[t * gate.rows()];
         double[] one = new double[SCALING_PAIRS];
         double[] ratio = new double[SCALING_PAIRS];
         for (int i = 0; i < SCALING_PAIRS; i++) {
-            double single = gateSeconds(gate, t, 1);
-            ratio[i] = single / gateSeconds(gate, t, s.threads());
+            double single = gateSeconds(gate, gx, t, gy, 1);
+            ratio[i] = single / gateSeconds(gate, gx, t, gy, s.threads());
             one[i] = gateFlops / single / 1e9;
         }
         g.put("gate_proj_gflops", gateGflops);
@@ -224,9 +226,7 @@ public final class Benchmark {
      * One timed gate_proj GEMM on a pool of the given size, after an untimed one that gives the new
      * pool's threads their scratch buffers.
      */
-    private double gateSeconds(Weight gate, int tokens, int threads) {
-        float[] x = new float[tokens * gate.cols()];
-        float[] y = new float[tokens * gate.rows()];
+    private double gateSeconds(Weight gate, float[] x, int tokens, float[] y, int threads) {
         Parallel.setThreads(threads);
         Gemm.matmulT(x, tokens, gate, y);
         double sec = seconds(() -> Gemm.matmulT(x, tokens, gate, y));
@@ -377,11 +377,12 @@ public final class Benchmark {
         f.put("bandwidth_gbps_after", after);
         // The fraction is of the better of the two readings: against a slow start-of-run reading
         // alone (14.4 GB/s once, 27.2 right after) decoding read as 1.72 of the bandwidth.
-        double bound = Math.max(out.get("bandwidth_gbps").asDouble(), after);
+        double start = out.get("bandwidth_gbps").asDouble();
+        double bound = Math.max(start, after);
         f.put("bandwidth_bound_gbps", bound);
         f.put("bandwidth_fraction", gbps / bound);
         log.accept(String.format("%s (KV cache after %d tokens): %.2f tokens/s, weights streamed at %.1f GB/s (%.2f of bandwidth,"
                 + " the better of %.1f GB/s at the start and %.1f GB/s right after)", name, s.seq(), tokensPerS, gbps, gbps / bound,
-                out.get("bandwidth_gbps").asDouble(), after));
+                start, after));
     }
 }
