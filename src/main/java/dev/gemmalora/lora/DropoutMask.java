@@ -31,22 +31,27 @@ public final class DropoutMask {
         return h >>> 8 >= threshold(p);
     }
 
-    /** dst = x masked and scaled by 1/(1-p), as {@link #keep} draws the mask. */
+    /** dst = x masked and scaled by 1/(1-p), as {@link #keep} draws the mask (x.length elements). */
     public static void apply(float[] x, float[] dst, long seed, double p) {
-        run(x, dst, seed, p, false);
+        run(x, dst, x.length, seed, p, false);
     }
 
-    /** dst += src masked and scaled by 1/(1-p): the input gradient of {@link #apply}. */
+    /**
+     * dst += src masked and scaled by 1/(1-p) (dst.length elements; src may be longer): the input
+     * gradient of {@link #apply}.
+     */
     public static void addMasked(float[] src, float[] dst, long seed, double p) {
-        run(src, dst, seed, p, true);
+        run(src, dst, dst.length, seed, p, true);
     }
 
-    private static void run(float[] src, float[] dst, long seed, double p, boolean add) {
+    private static void run(float[] src, float[] dst, int n, long seed, double p, boolean add) {
+        if (src.length < n || dst.length < n) {
+            throw new IllegalArgumentException("dropout operands shorter than " + n);
+        }
         int k0 = key0(seed);
         int k1 = key1(seed);
         int thr = threshold(p);
         float inv = (float) (1.0 / (1.0 - p));
-        int n = src.length;
         Parallel.forRange((n + CHUNK - 1) / CHUNK, c -> {
             int i = c * CHUNK;
             int end = Math.min(n, i + CHUNK);

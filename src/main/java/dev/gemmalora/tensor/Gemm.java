@@ -129,6 +129,11 @@ public final class Gemm {
         InputGradient.matmulAdd(dy, tokens, w, dx);
     }
 
+    /** dx[T, cols] = dy[T, rows] * w for a heap matrix w[rows, cols]. */
+    public static void matmul(float[] dy, int tokens, float[] w, int rows, int cols, float[] dx) {
+        gemm(dy, tokens, rows, cols, rowPanels(heapRows(w, cols)), null, dx, false);
+    }
+
     /** dx[T, cols] += dy[T, rows] * w for a heap matrix w[rows, cols]. */
     public static void matmulAdd(float[] dy, int tokens, float[] w, int rows, int cols, float[] dx) {
         gemm(dy, tokens, rows, cols, rowPanels(heapRows(w, cols)), null, dx, true);

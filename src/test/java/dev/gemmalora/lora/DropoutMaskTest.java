@@ -1,6 +1,7 @@
 package dev.gemmalora.lora;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Random;
@@ -39,6 +40,25 @@ class DropoutMaskTest {
             assertEquals(want, applied[i], 0f, "apply at " + i);
             assertEquals(1f + want, added[i], 0f, "addMasked at " + i);
         }
+    }
+
+    /** LoRA hands addMasked a reused scratch longer than the gradient: only dst's length counts. */
+    @Test
+    void addMaskedReadsOnlyDestinationLength() {
+        int n = (1 << 15) + 21;
+        float[] src = new float[n + 100];
+        for (int i = 0; i < src.length; i++) {
+            src[i] = i % 7 - 3f;
+        }
+        float[] exact = java.util.Arrays.copyOf(src, n);
+        float[] want = new float[n];
+        float[] got = new float[n];
+        DropoutMask.addMasked(exact, want, 77, 0.2);
+        DropoutMask.addMasked(src, got, 77, 0.2);
+        for (int i = 0; i < n; i++) {
+            assertEquals(want[i], got[i], 0f, "at " + i);
+        }
+        assertThrows(IllegalArgumentException.class, () -> DropoutMask.addMasked(new float[3], new float[4], 1, 0.5));
     }
 
     @Test

@@ -145,6 +145,11 @@ class KernelTwinTest {
         float[] got2 = start.clone();
         Gemm.matmulAdd(dy, tokens, heap, rows, cols, got2);
         assertClose(want, got2, 1e-4 * Math.sqrt(rows));
+        float[] product = new float[tokens * cols];
+        GemmScalar.matmulAdd(dy, tokens, w, product);
+        float[] got3 = start.clone(); // stale contents: matmul overwrites every element
+        Gemm.matmul(dy, tokens, heap, rows, cols, got3);
+        assertClose(product, got3, 1e-4 * Math.sqrt(rows));
     }
 
     /** The panel repacking keeps every element where HF's row-major layout has it. */
