@@ -293,12 +293,14 @@ public final class Benchmark {
         int n = s.scoreBatch() * s.seq();
         double sec = median(() -> seconds(() -> {
             float[] hidden = model.forward(ids, null, KvCache.forModel(c, ids.length, s.seq()), null);
+            float[] chunk = null;
             for (int r0 = 0; r0 < n; r0 += 128) {
                 int[] rows = new int[Math.min(128, n - r0)];
                 for (int i = 0; i < rows.length; i++) {
                     rows[i] = r0 + i;
                 }
-                float[] logits = model.logits(hidden, rows);
+                float[] logits = model.logits(hidden, rows, chunk);
+                chunk = logits;
                 Parallel.forRange(rows.length, i -> Softmax.logSumExp(logits, i * vocab, vocab));
             }
         }));

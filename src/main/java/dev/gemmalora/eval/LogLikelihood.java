@@ -175,9 +175,11 @@ public final class LogLikelihood {
         KvCache cache = cached ? prefixCache.fanOut(0, nb, len) : KvCache.forModel(model.config(), nb, len);
         float[] hidden = model.forwardTree(ids, new TokenTree(parent), cache);
         int vocab = model.config().vocabSize();
+        float[] chunk = null;
         for (int s = 0; s < nodes.size(); s += LOGIT_ROWS_PER_CHUNK) {
             List<int[]> part = nodes.subList(s, Math.min(nodes.size(), s + LOGIT_ROWS_PER_CHUNK));
-            float[] logits = model.logits(hidden, part.stream().mapToInt(n -> n[0] * len + n[1]).toArray());
+            float[] logits = model.logits(hidden, part.stream().mapToInt(n -> n[0] * len + n[1]).toArray(), chunk);
+            chunk = logits;
             double[] lse = new double[part.size()];
             int[] top = new int[part.size()];
             Parallel.forRange(part.size(), i -> {

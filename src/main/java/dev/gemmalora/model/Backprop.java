@@ -100,10 +100,12 @@ public final class Backprop {
         int hid = m.config().hidden();
         float cap = (float) m.config().finalSoftcap();
         double sum = 0;
+        float[] chunk = null;
         for (int s = 0; s < tg[0].length; s += LOGIT_ROWS) {
             int e = Math.min(tg[0].length, s + LOGIT_ROWS);
             int[] rows = java.util.Arrays.copyOfRange(tg[0], s, e);
-            float[] logits = m.logits(hidden, rows);
+            float[] logits = m.logits(hidden, rows, chunk);
+            chunk = logits;
             double[] rowLoss = new double[rows.length];
             int first = s;
             Parallel.forRange(rows.length, i -> {

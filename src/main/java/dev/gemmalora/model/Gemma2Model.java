@@ -198,11 +198,12 @@ public final class Gemma2Model {
         int h = config.hidden();
         float[] x = Ops.gatherRows(embed(ids), rows, h);
         int n = rows == null ? batch * tokens : rows.length;
+        LayerTape buffers = new LayerTape();
         for (DecoderLayer layer : layers) {
             if (hiddenStates != null) {
                 hiddenStates.accept(layer.index, x);
             }
-            x = layer.forward(this, x, batch, tokens, cache, rows, tree);
+            x = layer.forward(this, x, batch, tokens, cache, rows, tree, buffers);
         }
         cache.advance(tokens);
         float[] out = Ops.scatterRows(Ops.rmsNorm(x, n, h, finalNorm, config.rmsEps()), rows, batch * tokens, h);
@@ -219,12 +220,22 @@ public final class Gemma2Model {
 
     /** Logits [rows.length, vocab] for the given rows of hidden [*, hidden], soft-capped. */
     public float[] logits(float[] hidden, int[] rows) {
+        return logits(hidden, rows, null);
+    }
+
+    /**
+     * {@link #logits(float[], int[])} into the first rows.length * vocab floats of into when it is
+     * that long (a caller going through its rows in chunks passes the last chunk's array back: at
+     * 128 rows each is 131 MB, which young collections would otherwise copy or sweep per chunk).
+     */
+    public float[] logits(float[] hidden, int[] rows, float[] into) {
         int h = config.hidden();
         float[] x = new float[rows.length * h];
         for (int i = 0; i < rows.length; i++) {
             System.arraycopy(hidden, rows[i] * h, x, i * h, h);
         }
-        float[] logits = new float[rows.length * config.vocabSize()];
+        long need = (long) rows.length * config.vocabSize();
+        float[] logits = into != null && into.length >= need ? into : new float[Math.toIntExact(need)];
         Gemm.matmulT(x, rows.length, lmHead, logits);
         float cap = (float) config.finalSoftcap();
         if (cap != 0) {

@@ -10,6 +10,9 @@ final class LayerTape {
     float[] x;
     float[] h;
     float[] q;
+    /** Keys and values before the cache copies them: only reused, never read back. */
+    float[] k;
+    float[] v;
     float[][][][] probs;
     float[] att;
     float[] oOut;
