@@ -24,6 +24,7 @@ public final class Backprop {
     private final float[][] outputs;
     /** Under checkpointing, what each layer keeps of its tape through the step. */
     private final LayerTape.Kept[] kept;
+    private final GradientBuffers gradients = new GradientBuffers();
 
     /** A training pass over m that reuses its activation arrays from one batch to the next. */
     public Backprop(Gemma2Model m) {
@@ -84,7 +85,7 @@ public final class Backprop {
                 tape.load(kept[l]);
                 layers[l].replay(m, l == 0 ? embedded : outputs[l - 1], batch, tokens, cache, tape, layerSeed(seed, l));
             }
-            dx = layers[l].backward(m, tape, dx, batch, tokens, cache);
+            dx = layers[l].backward(m, tape, dx, batch, tokens, cache, gradients);
         }
         return loss;
     }

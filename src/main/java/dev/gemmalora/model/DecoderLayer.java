@@ -136,29 +136,38 @@ public final class DecoderLayer {
         return saved == null ? l.forward(x, tokens, y) : l.forward(x, tokens, saved, slot, seed, y);
     }
 
-    /** Gradient of the layer's input given the gradient of its output (adapters accumulate theirs). */
-    float[] backward(Gemma2Model m, LayerTape t, float[] dOut, int batch, int tokens, KvCache cache) {
+    /**
+     * Gradient of the layer's input given the gradient of its output (adapters accumulate theirs),
+     * in one of the buffers' output arrays; the intermediates go to the buffers' scratch arrays.
+     */
+    float[] backward(Gemma2Model m, LayerTape t, float[] dOut, int batch, int tokens, KvCache cache, GradientBuffers b) {
         Gemma2Config c = m.config();
         int n = batch * tokens;
         int hid = c.hidden();
-        float[] da = dOut.clone();
-        float[] dAct = down.backward(Ops.rmsNormBackward(t.downOut, n, hid, postFfwNorm, c.rmsEps(), dOut), n, t.saved[6]);
-        float[] dg = new float[dAct.length];
-        float[] du = new float[dAct.length];
+        int nh = n * hid;
+        int ni = n * c.intermediate();
+        float[] da = b.hidden(0, nh);
+        System.arraycopy(dOut, 0, da, 0, nh);
+        float[] dAct = down.backward(Ops.rmsNormBackward(t.downOut, n, hid, postFfwNorm, c.rmsEps(), dOut, b.hidden(1, nh)), n,
+                t.saved[6], b.inter(0, ni));
+        float[] dg = b.inter(1, ni);
+        float[] du = b.inter(2, ni);
         Ops.gegluBackward(dAct, t.g, t.u, dg, du);
-        float[] df = gate.backward(dg, n, t.saved[4]);
-        Ops.addInPlace(df, up.backward(du, n, t.saved[5]));
-        Ops.addInPlace(da, Ops.rmsNormBackward(t.a, n, hid, preFfwNorm, c.rmsEps(), df));
-        float[] dx = da.clone();
-        float[] dAtt = o.backward(Ops.rmsNormBackward(t.oOut, n, hid, postAttnNorm, c.rmsEps(), da), n, t.saved[3]);
+        float[] df = gate.backward(dg, n, t.saved[4], b.hidden(1, nh));
+        Ops.addInPlace(df, up.backward(du, n, t.saved[5], b.hidden(2, nh)));
+        Ops.addInPlace(da, Ops.rmsNormBackward(t.a, n, hid, preFfwNorm, c.rmsEps(), df, b.hidden(2, nh)));
+        float[] dx = b.output(dOut, nh);
+        System.arraycopy(da, 0, dx, 0, nh);
+        float[] dAtt = o.backward(Ops.rmsNormBackward(t.oOut, n, hid, postAttnNorm, c.rmsEps(), da, b.hidden(1, nh)), n,
+                t.saved[3], b.query(n * c.qDim()));
         float[][] dqkv = m.attention().backward(t.q, t.probs, dAtt, batch, tokens, cache, index, c.isSliding(index),
                 c.slidingWindow());
         m.rope().apply(dqkv[0], n, tokens, c.heads(), 0, -1);
         m.rope().apply(dqkv[1], n, tokens, c.kvHeads(), 0, -1);
-        float[] dh = q.backward(dqkv[0], n, t.saved[0]);
-        Ops.addInPlace(dh, k.backward(dqkv[1], n, t.saved[1]));
-        Ops.addInPlace(dh, v.backward(dqkv[2], n, t.saved[2]));
-        Ops.addInPlace(dx, Ops.rmsNormBackward(t.x, n, hid, inputNorm, c.rmsEps(), dh));
+        float[] dh = q.backward(dqkv[0], n, t.saved[0], b.hidden(1, nh));
+        Ops.addInPlace(dh, k.backward(dqkv[1], n, t.saved[1], b.hidden(2, nh)));
+        Ops.addInPlace(dh, v.backward(dqkv[2], n, t.saved[2], b.hidden(2, nh)));
+        Ops.addInPlace(dx, Ops.rmsNormBackward(t.x, n, hid, inputNorm, c.rmsEps(), dh, b.hidden(2, nh)));
         return dx;
     }
 }

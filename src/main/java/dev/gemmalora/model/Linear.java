@@ -62,10 +62,12 @@ public final class Linear {
         return y;
     }
 
-    /** dx = dy W (+ the adapter's share); the frozen W gets no gradient. */
-    public float[] backward(float[] dy, int tokens, Adapter.Saved saved) {
-        float[] dx = new float[tokens * in()];
-        Gemm.matmulAdd(dy, tokens, weight, dx);
+    /**
+     * dx = dy W (+ the adapter's share) into dx (its first tokens * in() floats, overwritten), which
+     * it returns; the frozen W gets no gradient.
+     */
+    public float[] backward(float[] dy, int tokens, Adapter.Saved saved, float[] dx) {
+        Gemm.matmul(dy, tokens, weight, dx);
         if (adapter != null) {
             adapter.backward(saved, dy, tokens, dx);
         }

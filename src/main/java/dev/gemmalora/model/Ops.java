@@ -71,7 +71,11 @@ public final class Ops {
      * dx = r (g - n mean(g n)).
      */
     public static float[] rmsNormBackward(float[] x, int rows, int n, float[] w, double eps, float[] dy) {
-        float[] dx = new float[rows * n];
+        return rmsNormBackward(x, rows, n, w, eps, dy, new float[rows * n]);
+    }
+
+    /** {@link #rmsNormBackward(float[], int, int, float[], double, float[])} into dx, which it returns. */
+    public static float[] rmsNormBackward(float[] x, int rows, int n, float[] w, double eps, float[] dy, float[] dx) {
         forRowGroups(rows, t -> {
             int o = t * n;
             double ss = 0;

@@ -126,7 +126,12 @@ public final class Gemm {
 
     /** dx[T, cols] += dy[T, rows] * W: the input gradient of y = x W^T. */
     public static void matmulAdd(float[] dy, int tokens, Weight w, float[] dx) {
-        InputGradient.matmulAdd(dy, tokens, w, dx);
+        InputGradient.matmul(dy, tokens, w, dx, true);
+    }
+
+    /** dx[T, cols] = dy[T, rows] * W. */
+    public static void matmul(float[] dy, int tokens, Weight w, float[] dx) {
+        InputGradient.matmul(dy, tokens, w, dx, false);
     }
 
     /** dx[T, cols] = dy[T, rows] * w for a heap matrix w[rows, cols]. */

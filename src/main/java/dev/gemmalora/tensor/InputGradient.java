@@ -42,7 +42,8 @@ final class InputGradient {
     private InputGradient() {
     }
 
-    static void matmulAdd(float[] dy, int tokens, Weight w, float[] dx) {
+    /** dx (+)= dy W: added to dx's contents, or (add false) overwriting them. */
+    static void matmul(float[] dy, int tokens, Weight w, float[] dx, boolean add) {
         MemorySegment wd = w.data(); // packs the weight on first use, here on the calling thread
         int rows = w.rows();
         int cols = w.cols();
@@ -60,7 +61,7 @@ final class InputGradient {
             Gemm.forTasks(work, tasks, b -> {
                 block(wd, w.dtype() == DType.BF16, cols, tPanels, kb, kbLen, dyT, dxT, b);
                 if (kb + kbLen == kDim) {
-                    addTransposed(dxT, tPanels, tokens, cols, b, dx); // while the task's columns are still in L2
+                    addTransposed(dxT, tPanels, tokens, cols, b, dx, add); // while the task's columns are still in L2
                 }
             });
         }
@@ -143,12 +144,12 @@ final class InputGradient {
     }
 
     /**
-     * dx[t][c] += dx^T[c][t] for the columns of task b, one token panel at a time: the
+     * dx[t][c] += dx^T[c][t] (or = without add) for the columns of task b, one token panel at a time: the
      * transposition goes through a small buffer in L1, so dx is written in runs of NC floats.
      * (Scattering straight into dx touched 16 rows per column; at 9,216 columns those rows are
      * 36 KiB apart and share L1 sets.)
      */
-    private static void addTransposed(float[] dxT, int tPanels, int tokens, int cols, int b, float[] dx) {
+    private static void addTransposed(float[] dxT, int tPanels, int tokens, int cols, int b, float[] dx, boolean add) {
         int c0 = b * NC;
         int nc = Math.min(NC, cols - c0);
         float[] buf = SCRATCH.floats(0, NR * NC);
@@ -162,6 +163,10 @@ final class InputGradient {
             }
             for (int j = 0; j < nt; j++) {
                 int dst = (t0 + j) * cols + c0;
+                if (!add) {
+                    System.arraycopy(buf, j * NC, dx, dst, nc);
+                    continue;
+                }
                 for (int c = 0; c < nc; c++) {
                     dx[dst + c] += buf[j * NC + c];
                 }

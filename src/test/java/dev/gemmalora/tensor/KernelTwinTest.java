@@ -150,6 +150,9 @@ class KernelTwinTest {
         float[] got3 = start.clone(); // stale contents: matmul overwrites every element
         Gemm.matmul(dy, tokens, heap, rows, cols, got3);
         assertClose(product, got3, 1e-4 * Math.sqrt(rows));
+        float[] got4 = start.clone();
+        Gemm.matmul(dy, tokens, w, got4);
+        assertClose(product, got4, 1e-4 * Math.sqrt(rows));
     }
 
     /** The panel repacking keeps every element where HF's row-major layout has it. */
