@@ -117,12 +117,20 @@ public final class Benchmark {
      */
     private static final int SCALING_PAIRS = 7;
 
-    /** Runs once to warm up (unless turned off), then s.runs() times; returns the median. */
+    /**
+     * Runs once to warm up (unless turned off), then s.runs() times; returns the median. After the
+     * warm-up a full collection promotes what it allocated once (a training step's tapes and
+     * gradient buffers, several GB at 26 layers), which the next young collection would otherwise
+     * copy inside the first timed run, as it does only once in a real run of many steps.
+     */
     private double median(Timed t) {
         // Short figures need several calls before the JIT has compiled the kernels; long ones one.
         double warm = 0;
         for (int i = 0; s.warmup() && (i == 0 || warm < WARMUP_SECONDS) && i < 50; i++) {
             warm += t.run();
+        }
+        if (s.warmup()) {
+            System.gc();
         }
         double[] v = new double[Math.max(1, s.runs())];
         for (int i = 0; i < v.length; i++) {
