@@ -2,6 +2,7 @@ package dev.gemmalora.bench;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gemmalora.eval.LogLikelihood;
 import dev.gemmalora.eval.TruthfulQaData;
 import dev.gemmalora.eval.TruthfulQaEval;
 import dev.gemmalora.io.Json;
@@ -302,8 +303,8 @@ public final class Benchmark {
         double sec = median(() -> seconds(() -> {
             float[] hidden = model.forward(ids, null, KvCache.forModel(c, ids.length, s.seq()), null);
             float[] chunk = null;
-            for (int r0 = 0; r0 < n; r0 += 128) {
-                int[] rows = new int[Math.min(128, n - r0)];
+            for (int r0 = 0; r0 < n; r0 += LogLikelihood.LOGIT_ROWS_PER_CHUNK) {
+                int[] rows = new int[Math.min(LogLikelihood.LOGIT_ROWS_PER_CHUNK, n - r0)];
                 for (int i = 0; i < rows.length; i++) {
                     rows[i] = r0 + i;
                 }
