@@ -4,7 +4,8 @@ package dev.gemmalora.model;
  * What one decoder layer's training forward keeps for its backward pass. A tape is used again
  * for later steps and its arrays are overwritten in place: allocated once, they stay in the old
  * generation, where fresh ones per step were copied by young collections (ParallelGC spent 2-4 s
- * a pause promoting a 26-layer tape, ~10% of a step).
+ * a pause promoting a 26-layer tape, ~10% of a step). Inference hands one tape to every layer of
+ * a forward, only as arrays to write the layer's intermediates to.
  */
 final class LayerTape {
     float[] x;
