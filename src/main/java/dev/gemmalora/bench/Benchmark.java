@@ -111,6 +111,8 @@ public final class Benchmark {
 
     /** Seconds of calls that warm up a short figure before it is timed. */
     private static final double WARMUP_SECONDS = 2;
+    /** Shortest timed run of a GEMM shape, in seconds. */
+    private static final double MIN_TIMED_SECONDS = 0.5;
     /**
      * One-thread and all-thread gate_proj runs, alternated, for the thread scaling. Its two halves
      * measured minutes apart read 1.31x to 2.51x on this shared VM, following whichever minute each
@@ -143,6 +145,23 @@ public final class Benchmark {
     private static double middle(double[] v) {
         Arrays.sort(v);
         return v[v.length / 2];
+    }
+
+    /**
+     * Seconds per call of r, over as many calls as fill {@link #MIN_TIMED_SECONDS}: a projection at
+     * 128 tokens takes 4-30 ms, and a single call's time swung with whatever the VM's other tenant
+     * did in those milliseconds.
+     */
+    private static double perCall(Runnable r) {
+        int calls = 0;
+        long t0 = System.nanoTime();
+        long elapsed;
+        do {
+            r.run();
+            calls++;
+            elapsed = System.nanoTime() - t0;
+        } while (elapsed < MIN_TIMED_SECONDS * 1e9);
+        return elapsed / 1e9 / calls;
     }
 
     private static double seconds(Runnable r) {
@@ -192,7 +211,7 @@ public final class Benchmark {
                 x[i] = (float) r.nextGaussian();
             }
             float[] y = new float[t * w.rows()];
-            double sec = median(() -> seconds(() -> Gemm.matmulT(x, t, w, y)));
+            double sec = median(() -> perCall(() -> Gemm.matmulT(x, t, w, y)));
             double f = 2.0 * t * w.rows() * w.cols();
             flops += f;
             time += sec;
