@@ -128,9 +128,10 @@ public final class Benchmark {
      */
     private double median(Timed t) {
         // Short figures need several calls before the JIT has compiled the kernels; long ones one.
-        double warm = 0;
-        for (int i = 0; s.warmup() && (i == 0 || warm < WARMUP_SECONDS) && i < 50; i++) {
-            warm += t.run();
+        // Wall time, not what run() returns, which for a GEMM shape is seconds per call.
+        long start = System.nanoTime();
+        for (int i = 0; s.warmup() && (i == 0 || System.nanoTime() - start < WARMUP_SECONDS * 1e9) && i < 50; i++) {
+            t.run();
         }
         if (s.warmup()) {
             System.gc();
