@@ -226,7 +226,7 @@ public final class Gemma2Model {
     /**
      * {@link #logits(float[], int[])} into the first rows.length * vocab floats of into when it is
      * that long (a caller going through its rows in chunks passes the last chunk's array back: at
-     * 128 rows each is 131 MB, which young collections would otherwise copy or sweep per chunk).
+     * 256 rows each is 262 MB, which young collections would otherwise copy or sweep per chunk).
      */
     public float[] logits(float[] hidden, int[] rows, float[] into) {
         int h = config.hidden();
