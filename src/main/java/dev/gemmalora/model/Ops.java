@@ -1,9 +1,11 @@
 package dev.gemmalora.model;
 
+import dev.gemmalora.tensor.Simd;
 import dev.gemmalora.tensor.Parallel;
 import dev.gemmalora.tensor.VectorMath;
 import java.util.function.IntConsumer;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -133,7 +135,7 @@ public final class Ops {
 
     /** Elements per task of the element-wise loops below (an exp per element makes them worth two threads). */
     private static final int CHUNK = 1 << 14;
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Float> F = Simd.F;
 
     /** GeGLU: gelu_tanh(g) * u, element-wise; {@link #geluTanh} is its scalar twin. */
     public static float[] geglu(float[] g, float[] u) {
@@ -146,14 +148,23 @@ public final class Ops {
             int i = c * CHUNK;
             int end = Math.min(g.length, i + CHUNK);
             for (; i <= end - F.length(); i += F.length()) {
-                FloatVector x = FloatVector.fromArray(F, g, i);
-                x.div(VectorMath.geluDenominator(x)).mul(FloatVector.fromArray(F, u, i)).intoArray(act, i);
+                geglu(g, u, act, i, F.maskAll(true));
             }
-            for (; i < end; i++) {
-                act[i] = geluTanh(g[i]) * u[i];
+            if (i < end) {
+                geglu(g, u, act, i, F.indexInRange(i, end));
             }
         });
         return act;
+    }
+
+    /**
+     * One vector of {@link #geglu} at i, in the lanes of m. A last part shorter than a vector is
+     * masked rather than left to the scalar twin, which differs by an ulp: the element at the end
+     * of one batch would otherwise differ from the same element inside a longer one.
+     */
+    private static void geglu(float[] g, float[] u, float[] act, int i, VectorMask<Float> m) {
+        FloatVector x = FloatVector.fromArray(F, g, i, m);
+        x.div(VectorMath.geluDenominator(x)).mul(FloatVector.fromArray(F, u, i, m)).intoArray(act, i, m);
     }
 
     /**
@@ -165,16 +176,20 @@ public final class Ops {
             int i = c * CHUNK;
             int end = Math.min(g.length, i + CHUNK);
             for (; i <= end - F.length(); i += F.length()) {
-                FloatVector x = FloatVector.fromArray(F, g, i);
-                FloatVector d = VectorMath.geluDenominator(x);
-                FloatVector dy = FloatVector.fromArray(F, dAct, i);
-                dy.mul(FloatVector.fromArray(F, u, i)).mul(VectorMath.geluGrad(x, d)).intoArray(dg, i);
-                dy.mul(x.div(d)).intoArray(du, i);
+                gegluGrad(dAct, g, u, dg, du, i, F.maskAll(true));
             }
-            for (; i < end; i++) {
-                dg[i] = dAct[i] * u[i] * geluTanhGrad(g[i]);
-                du[i] = dAct[i] * geluTanh(g[i]);
+            if (i < end) {
+                gegluGrad(dAct, g, u, dg, du, i, F.indexInRange(i, end));
             }
         });
+    }
+
+    /** One vector of {@link #gegluBackward} at i, in the lanes of m (masked at the end as in {@link #geglu}). */
+    private static void gegluGrad(float[] dAct, float[] g, float[] u, float[] dg, float[] du, int i, VectorMask<Float> m) {
+        FloatVector x = FloatVector.fromArray(F, g, i, m);
+        FloatVector d = VectorMath.geluDenominator(x);
+        FloatVector dy = FloatVector.fromArray(F, dAct, i, m);
+        dy.mul(FloatVector.fromArray(F, u, i, m)).mul(VectorMath.geluGrad(x, d)).intoArray(dg, i, m);
+        dy.mul(x.div(d)).intoArray(du, i, m);
     }
 }
