@@ -64,7 +64,8 @@ public final class Benchmark {
         peak = Machine.peakGflops(s.threads());
         out.put("clock_ghz", Machine.clockGhz());
         out.put("peak_gflops", peak);
-        log.accept(String.format("peak (threads x clock x 8 lanes x 2 FMA x 2): %.1f GFLOP/s", peak));
+        out.put("simd_lanes", Machine.lanes());
+        log.accept(String.format("peak (threads x clock x %d lanes x 2 FMA x 2): %.1f GFLOP/s", Machine.lanes(), peak));
         Machine.fmaLoopGflops(s.threads(), 20_000_000L);
         out.put("fma_loop_gflops", median(() -> Machine.fmaLoopGflops(s.threads(), 50_000_000L)));
         out.put("bandwidth_gbps", Machine.readBandwidthGbps(s.threads(), (long) s.bandwidthMb() << 20, 5));

@@ -1,6 +1,7 @@
 package dev.gemmalora.bench;
 
 import dev.gemmalora.tensor.Parallel;
+import dev.gemmalora.tensor.Simd;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -12,7 +13,8 @@ import jdk.incubator.vector.VectorSpecies;
 
 /** What the machine can do: theoretical fp32 peak, a Vector API FMA loop, memory read bandwidth, RSS. */
 public final class Machine {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    /** The kernels' vector, so the peak and the FMA loop count the lanes the GEMM uses. */
+    private static final VectorSpecies<Float> F = Simd.F;
 
     private Machine() {
     }
@@ -36,9 +38,17 @@ public final class Machine {
         }
     }
 
-    /** threads x clock x SIMD float lanes x 2 FMA pipes x 2 FLOP per FMA, in GFLOP/s. */
+    /**
+     * threads x clock x SIMD float lanes x 2 FMA pipes x 2 FLOP per FMA, in GFLOP/s. The clock is
+     * what /proc/cpuinfo reports; a core that boosts above it lets the FMA loop pass this figure.
+     */
     public static double peakGflops(int threads) {
-        return threads * clockGhz() * F.length() * 2 * 2;
+        return threads * clockGhz() * lanes() * 2 * 2;
+    }
+
+    /** Float lanes of the vectors the kernels use. */
+    public static int lanes() {
+        return F.length();
     }
 
     /** GFLOP/s of a register-resident FMA loop on every thread (twelve independent chains each). */

@@ -1,5 +1,6 @@
 package dev.gemmalora.lora;
 
+import dev.gemmalora.tensor.Simd;
 import dev.gemmalora.tensor.Parallel;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -15,8 +16,8 @@ import jdk.incubator.vector.VectorSpecies;
  * scalar definition; the vector loops below give the same bits.
  */
 public final class DropoutMask {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
-    private static final VectorSpecies<Integer> I = IntVector.SPECIES_256;
+    private static final VectorSpecies<Float> F = Simd.F;
+    private static final VectorSpecies<Integer> I = Simd.F.withLanes(int.class);
     /** Elements per task. */
     private static final int CHUNK = 1 << 15;
     private static final int M1 = 0x7feb352d;

@@ -10,9 +10,10 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Fast y[T, rows] = x[T, cols] W^T over all tokens of a batch ({@link GemmScalar} holds the plain
- * definitions). The weights come pre-packed in 16-row panels ({@link Weight}); for each block of
- * rows, KC columns of its panels are widened into a per-thread fp32 scratch that stays in cache, and
- * a 6-token x 16-row register tile multiplies broadcast activations with two panel vectors per k,
+ * definitions). The weights come pre-packed in panels of two vectors' rows ({@link Weight}: 16 rows
+ * with AVX2, 32 with AVX-512); for each block of rows, KC columns of its panels are widened into a
+ * per-thread fp32 scratch that stays in cache, and a 6-token x one-panel register tile multiplies
+ * broadcast activations with two panel vectors per k,
  * so there are no horizontal sums and each weight vector serves six tokens (for a BF16 weight,
  * after the first six, five tokens packed k-major per k-step). With at most 16
  * tokens of a BF16 weight (decoding, short contexts) panels are instead widened in registers as
@@ -20,11 +21,11 @@ import jdk.incubator.vector.VectorSpecies;
  * does not depend on which path or batch computed it.
  */
 public final class Gemm {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
-    private static final int LANES = F.length();
+    private static final VectorSpecies<Float> F = Simd.F;
+    private static final int LANES = Simd.LANES;
     private static final int MR = 6;
     /**
-     * Tokens per k-step in the packed layout {@link #kernel5x16} reads ({@link #packFives} for
+     * Tokens per k-step in the packed layout {@link #kernel5} reads ({@link #packFives} for
      * activations, InputGradient for columns of W).
      */
     static final int PACKED = 5;
@@ -58,7 +59,7 @@ public final class Gemm {
     }
 
     /**
-     * Fills one packed panel: pack[base + k*16 + r] = B[k0 + k][n0 + r] of the right-hand matrix
+     * Fills one packed panel: pack[base + k*NR + r] = B[k0 + k][n0 + r] of the right-hand matrix
      * B[K, N] for k in [0, kc), r in [0, valid), zero for r >= valid. tmp is a per-thread scratch of
      * at least max(KC, 256) floats.
      */
@@ -144,7 +145,7 @@ public final class Gemm {
         gemm(dy, tokens, rows, cols, rowPanels(heapRows(w, cols)), null, dx, true);
     }
 
-    /** Panels of B = W itself: row k of W, 16 columns at a time, is already k-major. */
+    /** Panels of B = W itself: row k of W, NR columns at a time, is already k-major. */
     private static Packer rowPanels(RowSource src) {
         return (n0, valid, k0, kc, pack, base, tmp) -> {
             for (int k = 0; k < kc; k++) {
@@ -159,7 +160,7 @@ public final class Gemm {
 
     /**
      * The launcher turns off the Vector API's per-access bounds checks (in isolation they cost the
-     * 6x16 kernel about half its speed); every index the kernels form stays inside the sizes
+     * six-token kernel about half its speed); every index the kernels form stays inside the sizes
      * checked here, and the tests run with the checks on.
      */
     static void checkSizes(float[] x, int tokens, int xCols, float[] y, int yCols) {
@@ -228,7 +229,7 @@ public final class Gemm {
         }
     }
 
-    /** The kernels' 6 x 16 output tile, per thread. */
+    /** The kernels' 6-token x one-panel output tile, per thread. */
     static float[] tile() {
         return SCRATCH.floats(2, MR * NR);
     }
@@ -264,13 +265,13 @@ public final class Gemm {
             if (bf16 != null) {
                 for (int p = 0; p < panels; p++) {
                     long off = ((long) (o0 / NR + p) * cols + k0) * NR * 2;
-                    stream6x16(x, tStart * cols + k0, cols, MR, bf16, off, kc, tile, pack, p * NR * kc);
+                    stream6(x, tStart * cols + k0, cols, MR, bf16, off, kc, tile, pack, p * NR * kc);
                     store(tile, MR, NR, sums, p * NR, NB, first);
                 }
                 t0 += MR;
                 for (int g = 0; t0 + PACKED <= tokens; g++, t0 += PACKED) {
                     for (int p = 0; p < panels; p++) {
-                        kernel5x16(fives, (g * cols + k0) * PACKED, pack, p * NR * kc, kc, tile);
+                        kernel5(fives, (g * cols + k0) * PACKED, pack, p * NR * kc, kc, tile);
                         store(tile, PACKED, NR, sums, t0 * NB + p * NR, NB, first);
                     }
                 }
@@ -283,9 +284,9 @@ public final class Gemm {
                 m = tileRows(tokens - t0);
                 for (int p = 0; p < panels; p++) {
                     if (m > 4) {
-                        kernel6x16(x, (tStart + t0) * cols + k0, cols, m, pack, p * NR * kc, kc, tile);
+                        kernel6(x, (tStart + t0) * cols + k0, cols, m, pack, p * NR * kc, kc, tile);
                     } else {
-                        kernel4x16(x, (tStart + t0) * cols + k0, cols, m, pack, p * NR * kc, kc, tile);
+                        kernel4(x, (tStart + t0) * cols + k0, cols, m, pack, p * NR * kc, kc, tile);
                     }
                     store(tile, m, NR, sums, t0 * NB + p * NR, NB, first);
                 }
@@ -317,7 +318,7 @@ public final class Gemm {
      * full-or-partial test here was compiled for one side first, then deoptimized and the whole
      * kernel recompiled (JFR: unstable_if), which is one way its speed varied from run to run.
      */
-    static void kernel6x16(float[] x, int x0, int xs, int m, MemorySegment pk, long p0, int kc, float[] tile) {
+    static void kernel6(float[] x, int x0, int xs, int m, MemorySegment pk, long p0, int kc, float[] tile) {
         FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
         FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
         FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
@@ -367,12 +368,12 @@ public final class Gemm {
 
     /**
      * Five tokens, packed k-major from a0 ({@link #packFives}), against one packed panel, into
-     * tile: {@link #kernel6x16}'s sums for each token. Ten accumulators leave C2 registers to
+     * tile: {@link #kernel6}'s sums for each token. Ten accumulators leave C2 registers to
      * spare, so it compiles to 23 instructions per 10 FMAs without spilling, where six packed
      * tokens spilled an accumulator; with its operands in cache it ran 4-12% faster per FMA than
      * the six-row kernel reading tokens from their rows.
      */
-    static void kernel5x16(float[] x, int a0, MemorySegment pk, long p0, int kc, float[] tile) {
+    static void kernel5(float[] x, int a0, MemorySegment pk, long p0, int kc, float[] tile) {
         FloatVector c00 = FloatVector.zero(F), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
         FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00;
         long pb = p0 * 4;
@@ -408,10 +409,10 @@ public final class Gemm {
     }
 
     /**
-     * m (1..4) tokens against one packed panel, into tile: {@link #kernel6x16}'s sums with a third
+     * m (1..4) tokens against one packed panel, into tile: {@link #kernel6}'s sums with a third
      * fewer accumulators, for the tokens left past the last whole tile.
      */
-    static void kernel4x16(float[] x, int x0, int xs, int m, MemorySegment pk, long p0, int kc, float[] tile) {
+    static void kernel4(float[] x, int x0, int xs, int m, MemorySegment pk, long p0, int kc, float[] tile) {
         FloatVector c00 = FloatVector.zero(F), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
         int x1 = x0 + Math.min(1, m - 1) * xs;
         int x2 = x0 + Math.min(2, m - 1) * xs;
@@ -452,7 +453,7 @@ public final class Gemm {
     }
 
     /**
-     * The first m rows of a tile, all 16 columns, into y. Kept out of the kernel: inlined there,
+     * The first m rows of a tile, all NR columns, into y. Kept out of the kernel: inlined there,
      * the loads of y for the add were left as calls that box their vectors (the kernel had used up
      * C2's inlining budget). Not folded into {@link #storeTile}: with its variable column bound
      * that took 8% of a training step.
@@ -472,9 +473,9 @@ public final class Gemm {
     }
 
     /**
-     * The first m token rows and `valid` columns of a 16-wide tile into y (adding unless first):
+     * The first m token rows and `valid` columns of an NR-wide tile into y (adding unless first):
      * whole vectors where they fit (the last token tile of a batch, LoRA's 8-row factors), the rest
-     * by element. For one token, valid may reach 64: four panels' results side by side.
+     * by element. For one token, valid may reach 4 NR: four panels' results side by side.
      */
     private static void storeTile(float[] tile, int m, int valid, float[] y, int y0, int ys, boolean first) {
         for (int i = 0; i < m; i++) {
@@ -514,7 +515,7 @@ public final class Gemm {
                 for (; p + 4 <= end; p += 4) {
                     for (int k0 = 0; k0 < cols; k0 += KC) {
                         long i = ((long) p * cols + k0) * NR;
-                        stream1x64(x, k0, seg, i * 2, (long) cols * NR * 2, Math.min(KC, cols - k0), tile);
+                        stream1FourPanels(x, k0, seg, i * 2, (long) cols * NR * 2, Math.min(KC, cols - k0), tile);
                         storeTile(tile, 1, Math.min(4 * NR, rows - p * NR), y, p * NR, rows, k0 == 0);
                     }
                 }
@@ -529,11 +530,11 @@ public final class Gemm {
                     for (int q = 0, t0 = 0, m; q < tiles; q++, t0 += m) {
                         m = (tokens - t0) / (tiles - q);
                         if (m > 4) {
-                            stream6x16(x, t0 * cols + k0, cols, m, seg, i * 2, kc, tile, unused, 0);
+                            stream6(x, t0 * cols + k0, cols, m, seg, i * 2, kc, tile, unused, 0);
                         } else if (m > 1) {
-                            stream4x16(x, t0 * cols + k0, cols, m, seg, i * 2, kc, tile);
+                            stream4(x, t0 * cols + k0, cols, m, seg, i * 2, kc, tile);
                         } else {
-                            stream1x16(x, t0 * cols + k0, seg, i * 2, kc, tile);
+                            stream1(x, t0 * cols + k0, seg, i * 2, kc, tile);
                         }
                         storeTile(tile, m, valid, y, t0 * rows + p * NR, rows, k0 == 0);
                     }
@@ -544,12 +545,12 @@ public final class Gemm {
 
     /**
      * m (5..6) tokens against kc columns of a BF16 panel from byte offset off, summed as
-     * {@link #kernel6x16} sums, into tile; the widened panel is also stored to pack from float index
-     * p0, for {@link #kernel6x16} to reuse (decoding has no use for it and writes it to scratch: two
+     * {@link #kernel6} sums, into tile; the widened panel is also stored to pack from float index
+     * p0, for {@link #kernel6} to reuse (decoding has no use for it and writes it to scratch: two
      * stores per column cost nothing next to reading the weights). The kernels take the bare
      * segment: reaching it through the Weight (a dtype test per load) measured a third slower.
      */
-    private static void stream6x16(float[] x, int x0, int xs, int m, MemorySegment w, long off, int kc, float[] tile,
+    private static void stream6(float[] x, int x0, int xs, int m, MemorySegment w, long off, int kc, float[] tile,
                                    MemorySegment pack, long p0) {
         FloatVector c00 = FloatVector.zero(F), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
         FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
@@ -596,8 +597,8 @@ public final class Gemm {
         c51.intoArray(tile, 5 * NR + LANES);
     }
 
-    /** One token against one panel: the panels of a task left over after {@link #stream1x64}. */
-    private static void stream1x16(float[] x, int x0, MemorySegment w, long off, int kc, float[] tile) {
+    /** One token against one panel: the panels of a task left over after {@link #stream1FourPanels}. */
+    private static void stream1(float[] x, int x0, MemorySegment w, long off, int kc, float[] tile) {
         FloatVector c0 = FloatVector.zero(F);
         FloatVector c1 = c0;
         for (int k = 0; k < kc; k++, off += 2 * NR) {
@@ -611,10 +612,10 @@ public final class Gemm {
 
     /**
      * One token against four panels, the row at panelBytes from each one's start: the same sums as
-     * {@link #stream1x16}, eight of them in flight. With two, each FMA waited for the last one and
+     * {@link #stream1}, eight of them in flight. With two, each FMA waited for the last one and
      * decoding read its weights at 17-21 GB/s where memory gives 25-29; with eight it keeps up.
      */
-    private static void stream1x64(float[] x, int x0, MemorySegment w, long off, long panelBytes, int kc, float[] tile) {
+    private static void stream1FourPanels(float[] x, int x0, MemorySegment w, long off, long panelBytes, int kc, float[] tile) {
         FloatVector c0 = FloatVector.zero(F);
         FloatVector c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
         long o1 = off + panelBytes;
@@ -642,7 +643,7 @@ public final class Gemm {
     }
 
     /** m (2..4) tokens: the same sums with a third fewer accumulators. */
-    private static void stream4x16(float[] x, int x0, int xs, int m, MemorySegment w, long off, int kc, float[] tile) {
+    private static void stream4(float[] x, int x0, int xs, int m, MemorySegment w, long off, int kc, float[] tile) {
         FloatVector c00 = FloatVector.zero(F), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
         int x1 = x0 + Math.min(1, m - 1) * xs;
         int x2 = x0 + Math.min(2, m - 1) * xs;

@@ -7,11 +7,11 @@ import java.lang.foreign.ValueLayout;
 /**
  * dx[T, cols] += dy[T, rows] W for a packed {@link Weight}: the input gradient of y = x W^T.
  *
- * <p>A weight panel holds 16 rows of W contiguously for each column, which is the wrong way round
+ * <p>A weight panel holds PANEL rows of W contiguously for each column, which is the wrong way round
  * for broadcasting dy against rows of W; transposing the weights on every call cost a scalar move
  * per weight element. This computes the transpose of the product instead, dx^T = W^T dy^T, with
- * the forward's 5 x 16 kernel: five columns of W, widened from their panels and interleaved
- * k-major, are the broadcast side, and 16-token panels of dy^T are the vector side. Only dy (T x
+ * the forward's five-token kernel: five columns of W, widened from their panels and interleaved
+ * k-major, are the broadcast side, and PANEL-token panels of dy^T are the vector side. Only dy (T x
  * rows) and the result (T x cols) are transposed, once per call, instead of rows x cols weights.
  */
 final class InputGradient {
@@ -68,9 +68,9 @@ final class InputGradient {
     }
 
     /**
-     * Token panel tp of dy^T for rows [kb0, kb0 + kbLen) of W: dyT[(tp * kbLen + k) * 16 + j] =
-     * dy[tp * 16 + j][kb0 + k], zero past the last token and the last row (the weight's padding rows).
-     * Done 64 rows of W at a time, so the 16 reading streams and the 4 KiB written stay in L1.
+     * Token panel tp of dy^T for rows [kb0, kb0 + kbLen) of W: dyT[(tp * kbLen + k) * NR + j] =
+     * dy[tp * NR + j][kb0 + k], zero past the last token and the last row (the weight's padding rows).
+     * Done 64 rows of W at a time, so the NR reading streams and the NR x 256 bytes written stay in L1.
      */
     private static void packTokens(float[] dy, int tokens, int rows, int kb0, int kbLen, int tp, MemorySegment dyT) {
         float[] panel = SCRATCH.floats(0, kbLen * NR);
@@ -91,7 +91,7 @@ final class InputGradient {
 
     /**
      * Columns [b * NC, +NC) of dx^T over rows [kb0, kb0 + kbLen) of W, stored (kb0 = 0) or added.
-     * Task b's part of dxT is tile-major, [token panel][column][16 tokens], so the tiles of one KC
+     * Task b's part of dxT is tile-major, [token panel][column][NR tokens], so the tiles of one KC
      * block are stored in the order of memory. With dx^T as plain rows (a column's tokens, 2 KiB
      * apart at 512 tokens) each tile's five rows were separate misses: the stores took 7.1% of the
      * gate projection's input-gradient samples (one thread, 512 tokens), 4.7% in this layout.
@@ -110,7 +110,7 @@ final class InputGradient {
                 long p0 = ((long) tp * kbLen + k0) * NR;
                 int panelTiles = (b * tPanels + tp) * NC * NR;
                 for (int c = 0; c < nc; c += MR) {
-                    Gemm.kernel5x16(a, c * kc, dyT, p0, kc, tile);
+                    Gemm.kernel5(a, c * kc, dyT, p0, kc, tile);
                     Gemm.store(tile, Math.min(MR, nc - c), NR, dxT, panelTiles + c * NR, NR, first);
                 }
             }
@@ -118,26 +118,26 @@ final class InputGradient {
     }
 
     /**
-     * The columns in groups of five, k-major, as {@link Gemm#kernel5x16} reads them:
-     * a[(g * kc + k) * MR + i] = W[k0 + k][c0 + MR g + i]. In a panel the 16 rows of one column are
-     * contiguous, so each column's kc rows are kc / 16 runs of 16, widened as vectors and then
+     * The columns in groups of five, k-major, as {@link Gemm#kernel5} reads them:
+     * a[(g * kc + k) * MR + i] = W[k0 + k][c0 + MR g + i]. In a panel the NR rows of one column are
+     * contiguous, so each column's kc rows are kc / NR runs of NR, widened as vectors and then
      * spread five apart. Panel-major order keeps the reads within one panel's columns. A last
      * group short of five keeps stale columns, whose results are not stored.
      */
     private static void widenColumns(MemorySegment wd, boolean bf16, int cols, int c0, int nc, int k0, int kc, float[] a) {
-        float[] run16 = SCRATCH.floats(3, NR);
+        float[] runs = SCRATCH.floats(3, NR);
         for (int q = 0; q < kc; q += NR) {
             long run = ((long) ((k0 + q) / NR) * cols + c0) * NR;
             for (int c = 0; c < nc; c++, run += NR) {
                 if (bf16) {
-                    Widen.bf16(wd, run * 2).intoArray(run16, 0);
-                    Widen.bf16(wd, (run + 8) * 2).intoArray(run16, 8);
+                    Widen.bf16(wd, run * 2).intoArray(runs, 0);
+                    Widen.bf16(wd, (run + Simd.LANES) * 2).intoArray(runs, Simd.LANES);
                 } else {
-                    MemorySegment.copy(wd, Weight.F32, run * 4, run16, 0, NR);
+                    MemorySegment.copy(wd, Weight.F32, run * 4, runs, 0, NR);
                 }
                 int dst = ((c / MR) * kc + q) * MR + c % MR;
                 for (int j = 0; j < NR; j++) {
-                    a[dst + j * MR] = run16[j];
+                    a[dst + j * MR] = runs[j];
                 }
             }
         }
@@ -146,7 +146,7 @@ final class InputGradient {
     /**
      * dx[t][c] += dx^T[c][t] (or = without add) for the columns of task b, one token panel at a time: the
      * transposition goes through a small buffer in L1, so dx is written in runs of NC floats.
-     * (Scattering straight into dx touched 16 rows per column; at 9,216 columns those rows are
+     * (Scattering straight into dx touched NR rows per column; at 9,216 columns those rows are
      * 36 KiB apart and share L1 sets.)
      */
     private static void addTransposed(float[] dxT, int tPanels, int tokens, int cols, int b, float[] dx, boolean add) {

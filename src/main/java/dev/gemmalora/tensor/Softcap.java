@@ -6,7 +6,7 @@ import jdk.incubator.vector.VectorSpecies;
 
 /** Gemma's logit soft-capping c * tanh(x / c), vectorised over a vocabulary row; scalar twin below. */
 public final class Softcap {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Float> F = Simd.F;
 
     private Softcap() {
     }

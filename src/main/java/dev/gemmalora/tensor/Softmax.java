@@ -9,7 +9,7 @@ import jdk.incubator.vector.VectorSpecies;
  * in float lanes, sums are carried in double (they decide losses and scores). Scalar twins below.
  */
 public final class Softmax {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Float> F = Simd.F;
     private static final int LANES = F.length();
 
     private Softmax() {

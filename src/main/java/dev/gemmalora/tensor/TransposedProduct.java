@@ -10,7 +10,7 @@ import jdk.incubator.vector.VectorSpecies;
  * all of m; here m is read in place, row by row, against four rank rows at a time in registers.
  */
 public final class TransposedProduct {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Float> F = Simd.F;
     private static final int LANES = F.length();
     /** Columns per register block (two vectors) and per task. */
     private static final int NR = 2 * LANES;

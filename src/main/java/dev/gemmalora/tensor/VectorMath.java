@@ -13,7 +13,7 @@ import jdk.incubator.vector.VectorSpecies;
  * that made results depend on JIT warm-up: a resumed run would not reproduce an uninterrupted one.
  */
 public final class VectorMath {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Float> F = Simd.F;
     private static final int LANES = F.length();
     private static final float LOG2E = 1.44269504088896341f;
     private static final float LN2_HI = 0.693359375f;

@@ -9,13 +9,14 @@ import java.nio.ByteOrder;
 
 /**
  * A frozen matrix [rows, cols] (HF's layout: rows = out features, cols = in features), repacked once
- * at load into the layout the GEMM kernels read: panels of {@value #PANEL} rows, each stored
- * column-major, so element (r, c) sits at ((r / 16) * cols + c) * 16 + r % 16. The forward kernels
- * then read contiguous 16-row slices with no per-call transposition. BF16 stays BF16 (widened in
+ * at load into the layout the GEMM kernels read: panels of {@link #PANEL} rows, each stored
+ * column-major, so element (r, c) sits at ((r / PANEL) * cols + c) * PANEL + r % PANEL. The
+ * forward kernels then read contiguous PANEL-row slices with no per-call transposition. BF16 stays BF16 (widened in
  * registers); F32 and F16 are held as F32. Rows are zero-padded to a whole panel.
  */
 public final class Weight {
-    public static final int PANEL = 16;
+    /** Two vectors: the width of the kernels' register tile (16 rows with AVX2, 32 with AVX-512). */
+    public static final int PANEL = 2 * Simd.LANES;
     static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 

@@ -12,7 +12,7 @@ import jdk.incubator.vector.VectorSpecies;
  * {@link GemmScalar#addWeightedRows} is the plain twin.
  */
 public final class WeightedRows {
-    private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;
+    private static final VectorSpecies<Float> F = Simd.F;
     private static final int LANES = F.length();
     private static final int BLOCK = 8 * LANES;
 

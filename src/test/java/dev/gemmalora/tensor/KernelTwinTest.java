@@ -232,14 +232,14 @@ class KernelTwinTest {
     /** The deterministic vector exp against Math.exp, from underflow to overflow, within 2 ulp. */
     @org.junit.jupiter.api.Test
     void vectorExpIsWithinTwoUlpOfMathExp() {
-        int lanes = jdk.incubator.vector.FloatVector.SPECIES_256.length();
+        int lanes = Simd.F.length();
         float[] x = new float[lanes];
         float[] y = new float[lanes];
         for (float v = -87f; v < 88f; v += 0.0137f * lanes) {
             for (int l = 0; l < lanes; l++) {
                 x[l] = v + 0.0137f * l;
             }
-            VectorMath.exp(jdk.incubator.vector.FloatVector.fromArray(jdk.incubator.vector.FloatVector.SPECIES_256, x, 0)).intoArray(y, 0);
+            VectorMath.exp(jdk.incubator.vector.FloatVector.fromArray(Simd.F, x, 0)).intoArray(y, 0);
             for (int l = 0; l < lanes; l++) {
                 float want = (float) Math.exp(x[l]);
                 assertTrue(Math.abs(y[l] - want) <= 2 * Math.ulp(want), "exp(" + x[l] + "): " + y[l] + " vs " + want);
@@ -249,11 +249,11 @@ class KernelTwinTest {
 
     @org.junit.jupiter.api.Test
     void laneSumAddsEveryLane() {
-        float[] a = random(new Random(3), jdk.incubator.vector.FloatVector.SPECIES_256.length());
+        float[] a = random(new Random(3), Simd.F.length());
         double want = 0;
         for (float v : a) {
             want += v;
         }
-        assertEquals(want, VectorMath.sum(jdk.incubator.vector.FloatVector.fromArray(jdk.incubator.vector.FloatVector.SPECIES_256, a, 0)), 1e-5);
+        assertEquals(want, VectorMath.sum(jdk.incubator.vector.FloatVector.fromArray(Simd.F, a, 0)), 1e-5);
     }
 }
