@@ -247,6 +247,12 @@ class KernelTwinTest {
         }
     }
 
+    /** The run held to 8 lanes (the pom's second execution) really is: a JVM flag it passes could be ignored. */
+    @org.junit.jupiter.api.Test
+    void vectorsAreNoWiderThanTheRunAllows() {
+        assertTrue(Simd.LANES <= Integer.getInteger("simd.lanes.at.most", Simd.LANES), "lanes " + Simd.LANES);
+    }
+
     @org.junit.jupiter.api.Test
     void laneSumAddsEveryLane() {
         float[] a = random(new Random(3), Simd.F.length());
