@@ -102,11 +102,22 @@ final class InputGradient {
         int nc = Math.min(NC, cols - c0);
         float[] a = SCRATCH.floats(1, NC * KC);
         float[] tile = Gemm.tile();
+        float[] tile2 = Gemm.secondTile();
         for (int k0 = 0; k0 < kbLen; k0 += KC) {
             int kc = Math.min(KC, kbLen - k0);
             widenColumns(wd, bf16, cols, c0, nc, kb0 + k0, kc, a);
             boolean first = kb0 + k0 == 0;
-            for (int tp = 0; tp < tPanels; tp++) {
+            int tp = 0;
+            for (; Gemm.PAIRED && tp + 2 <= tPanels; tp += 2) {
+                long p0 = ((long) tp * kbLen + k0) * NR;
+                int panelTiles = (b * tPanels + tp) * NC * NR;
+                for (int c = 0; c < nc; c += MR) {
+                    Gemm.kernel5Pair(a, c * kc, dyT, p0, (long) kbLen * NR, kc, tile, tile2);
+                    Gemm.store(tile, Math.min(MR, nc - c), NR, dxT, panelTiles + c * NR, NR, first);
+                    Gemm.store(tile2, Math.min(MR, nc - c), NR, dxT, panelTiles + (NC + c) * NR, NR, first);
+                }
+            }
+            for (; tp < tPanels; tp++) {
                 long p0 = ((long) tp * kbLen + k0) * NR;
                 int panelTiles = (b * tPanels + tp) * NC * NR;
                 for (int c = 0; c < nc; c += MR) {
