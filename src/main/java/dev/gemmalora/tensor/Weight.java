@@ -57,7 +57,7 @@ public final class Weight {
     }
 
     private MemorySegment allocatePanels() {
-        return Arena.ofAuto().allocate((long) panels(rows) * PANEL * cols * dtype.bytes, 64);
+        return HugePages.allocate((long) panels(rows) * PANEL * cols * dtype.bytes);
     }
 
     /** Called from the kernels' entry points, on the calling thread, before any parallel work. */

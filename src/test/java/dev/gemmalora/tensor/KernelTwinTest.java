@@ -106,7 +106,7 @@ class KernelTwinTest {
 
     @ParameterizedTest
     @CsvSource({"1,3,5,F32", "1,70,320,BF16", "1,60,600,BF16", "1,140,256,BF16", "3,130,2304,BF16", "9,40,256,BF16", "12,33,512,BF16", "31,20,256,BF16", "2,17,9,BF16", "3,33,300,F16", "4,16,16,BF16", "6,16,256,F32", "7,35,257,BF16",
-            "13,50,600,F32", "64,130,520,BF16", "9,24,256,BF16", "11,30,300,F32", "130,8,700,BF16"})
+            "13,50,600,F32", "64,130,520,BF16", "9,24,256,BF16", "11,30,300,F32", "130,8,700,BF16", "20,1100,1000,BF16"})
     void matmulMatchesScalar(int tokens, int rows, int cols, String dtype) {
         Random r = new Random(tokens * 1000 + rows);
         float[] x = random(r, tokens * cols);
@@ -153,6 +153,20 @@ class KernelTwinTest {
         float[] got4 = start.clone();
         Gemm.matmul(dy, tokens, w, got4);
         assertClose(product, got4, 1e-4 * Math.sqrt(rows));
+    }
+
+    /** Memory on huge pages (past 2 MiB) starts zeroed, holds what is written and has the size asked for. */
+    @org.junit.jupiter.api.Test
+    void hugePageMemoryIsZeroedAndWritable() {
+        long bytes = (3L << 20) + 4096 + 8;
+        java.lang.foreign.MemorySegment m = HugePages.allocate(bytes);
+        assertEquals(bytes, m.byteSize());
+        for (long i = 0; i < bytes; i += 4099) {
+            assertEquals(0, m.get(java.lang.foreign.ValueLayout.JAVA_BYTE, i));
+        }
+        m.set(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, bytes - 8, 0x1234_5678_9abc_def0L);
+        assertEquals(0x1234_5678_9abc_def0L, m.get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, bytes - 8));
+        assertEquals(0, m.address() % 64);
     }
 
     /** The panel repacking keeps every element where HF's row-major layout has it. */
