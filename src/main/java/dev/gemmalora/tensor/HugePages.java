@@ -60,17 +60,21 @@ final class HugePages {
                 return Arena.ofAuto().allocate(bytes, 64);
             }
             int ignored = (int) MADVISE.invokeExact(at, bytes, MADV_HUGEPAGE); // only a hint: small pages if refused
-            return at.reinterpret(bytes, Arena.ofAuto(), HugePages::unmap);
+            return at.reinterpret(bytes, Arena.ofAuto(), s -> unmap(s.address(), bytes));
         } catch (Throwable e) {
             return Arena.ofAuto().allocate(bytes, 64);
         }
     }
 
-    private static void unmap(MemorySegment s) {
+    private static void unmap(long address, long bytes) {
+        int rc;
         try {
-            int ignored = (int) MUNMAP.invokeExact(MemorySegment.ofAddress(s.address()), s.byteSize());
+            rc = (int) MUNMAP.invokeExact(MemorySegment.ofAddress(address), bytes);
         } catch (Throwable e) {
             throw new IllegalStateException("munmap failed", e);
+        }
+        if (rc != 0) {
+            throw new IllegalStateException("munmap of " + bytes + " bytes failed");
         }
     }
 }
