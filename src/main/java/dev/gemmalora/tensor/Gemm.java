@@ -15,9 +15,9 @@ import jdk.incubator.vector.VectorSpecies;
  * per-thread fp32 scratch that stays in cache, and a 6-token x one-panel register tile multiplies
  * broadcast activations with two panel vectors per k, so there are no horizontal sums and each
  * weight vector serves six tokens (for a BF16 weight, after the first six, five tokens packed
- * k-major per k-step). With AVX-512's 32 registers the BF16 tiles take two panels at once. With at most 16
- * tokens of a BF16 weight (decoding, short contexts) panels are instead widened in registers as
- * they stream from memory. Both paths sum each KC block in the same order, so a token's result
+ * k-major per k-step). With AVX-512's 32 registers the BF16 tiles take two panels at once. With
+ * at most 16 tokens of a BF16 weight (decoding, short contexts) panels are instead widened in
+ * registers as they stream from memory. Both paths sum each KC block in the same order, so a token's result
  * does not depend on which path or batch computed it.
  */
 public final class Gemm {
@@ -68,7 +68,7 @@ public final class Gemm {
     /**
      * Fills one packed panel: pack[base + k*NR + r] = B[k0 + k][n0 + r] of the right-hand matrix
      * B[K, N] for k in [0, kc), r in [0, valid), zero for r >= valid. tmp is a per-thread scratch of
-     * at least max(KC, 256) floats.
+     * at least max(KC, NR * NR) floats.
      */
     interface Packer {
         void pack(int n0, int valid, int k0, int kc, MemorySegment pack, long base, float[] tmp);
