@@ -35,6 +35,11 @@ public final class LogLikelihood {
     private static final int MAX_BATCH_SLOTS = 2048;
     private final Gemma2Model model;
     private final int maxRows;
+    /**
+     * The logits of the last chunk, kept for the next batch: up to 262 MB, which as a new array
+     * per batch was a humongous allocation for G1 each time (hundreds per TruthfulQA run).
+     */
+    private float[] logitChunk;
     private long positions;
     private KvCache prefixCache;
     private int[] prefix = new int[0];
@@ -179,11 +184,10 @@ public final class LogLikelihood {
         KvCache cache = cached ? prefixCache.fanOut(0, nb, len) : KvCache.forModel(model.config(), nb, len);
         float[] hidden = model.forwardTree(ids, new TokenTree(parent), cache);
         int vocab = model.config().vocabSize();
-        float[] chunk = null;
         for (int s = 0; s < nodes.size(); s += LOGIT_ROWS_PER_CHUNK) {
             List<int[]> part = nodes.subList(s, Math.min(nodes.size(), s + LOGIT_ROWS_PER_CHUNK));
-            float[] logits = model.logits(hidden, part.stream().mapToInt(n -> n[0] * len + n[1]).toArray(), chunk);
-            chunk = logits;
+            float[] logits = model.logits(hidden, part.stream().mapToInt(n -> n[0] * len + n[1]).toArray(), logitChunk);
+            logitChunk = logits;
             double[] lse = new double[part.size()];
             int[] top = new int[part.size()];
             Parallel.forRange(part.size(), i -> {
