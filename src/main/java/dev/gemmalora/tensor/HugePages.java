@@ -13,7 +13,7 @@ import java.lang.invoke.MethodHandle;
  * require. Streaming the weights then crosses a page, and misses the TLB, every 2 MiB instead
  * of every 4 KiB. Falls back to an ordinary allocation where the calls are not there.
  */
-final class HugePages {
+public final class HugePages {
     private static final long HUGE = 2L << 20;
     private static final int PROT_READ_WRITE = 0x3;
     private static final int MAP_PRIVATE_ANONYMOUS = 0x22;
@@ -50,7 +50,7 @@ final class HugePages {
     }
 
     /** bytes of zeroed memory, 64-byte aligned at least, freed when unreachable. */
-    static MemorySegment allocate(long bytes) {
+    public static MemorySegment allocate(long bytes) {
         if (MMAP == null || bytes < HUGE) {
             return Arena.ofAuto().allocate(bytes, 64);
         }
