@@ -16,7 +16,7 @@ import jdk.incubator.vector.VectorSpecies;
  * broadcast activations with two panel vectors per k, so there are no horizontal sums and each
  * weight vector serves six tokens (for a BF16 weight, after the first six, five tokens packed
  * k-major per k-step). With AVX-512's 32 registers the BF16 tiles take two panels at once. With
- * at most 16 tokens of a BF16 weight (decoding, short contexts) panels are instead widened in
+ * at most 8 tokens of a BF16 weight (decoding, short contexts) panels are instead widened in
  * registers as they stream from memory. Both paths sum each KC block in the same order, so a token's result
  * does not depend on which path or batch computed it.
  */
@@ -45,9 +45,12 @@ public final class Gemm {
     static final boolean PAIRED = LANES >= 16;
     /**
      * Up to this many tokens, widening in registers (which overlaps reading the weights) beats
-     * widening into the scratch once and running the faster fp32 kernel.
+     * widening into the scratch once and running the faster fp32 kernel. Past eight the streaming
+     * path widens each panel three times, or runs a six-row tile on five tokens: paired runs on
+     * AVX2 (gate and down projections, 2 threads) had streaming 1.2-1.25x faster at 7 and 8
+     * tokens and the packed path 1.1-1.66x faster at every count from 9 to 16.
      */
-    private static final int STREAM_MAX_TOKENS = 16;
+    private static final int STREAM_MAX_TOKENS = 8;
     /** Panels per task on the streaming path. */
     private static final int STREAM_PANELS = 8;
     /** Rows widened at once on the few-token path for heap matrices: about 256 KiB of fp32. */
