@@ -98,8 +98,9 @@ public final class Machine {
 
     /**
      * Read bandwidth in GB/s: every thread sums its share of a buffer much larger than the caches.
-     * The buffer lies on huge pages where the weights do ({@link HugePages}): on small pages the
-     * TLB misses held it at 26 GB/s while a decoding step streamed the weights at 30.5.
+     * The buffer lies on huge pages, as the weights do ({@link HugePages}), so decoding is divided
+     * by a read of the same kind of memory: on small pages it read 26.2-26.7 GB/s in a run whose
+     * decoding streamed the weights at 30.5.
      */
     public static double readBandwidthGbps(int threads, long bytes, int passes) {
         MemorySegment seg = HugePages.allocate(bytes);
