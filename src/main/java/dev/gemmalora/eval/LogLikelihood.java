@@ -41,8 +41,7 @@ public final class LogLikelihood {
      */
     private float[] logitChunk;
     private long positions;
-    private KvCache prefixCache;
-    private int[] prefix = new int[0];
+    private PrefixCache prefix;
 
     /** maxRows: contexts (each with all its continuations) run in one forward. */
     public LogLikelihood(Gemma2Model model, int maxRows) {
@@ -60,12 +59,8 @@ public final class LogLikelihood {
      * few-shot primer of TruthfulQA, say). Replaces any earlier prefix.
      */
     public void setPrefix(int[] ids) {
-        prefix = ids.clone();
-        prefixCache = KvCache.forModel(model.config(), 1, ids.length);
-        if (ids.length > 0) {
-            model.forward(new int[][] {ids}, null, prefixCache, null);
-            positions += ids.length;
-        }
+        prefix = PrefixCache.run(model, ids);
+        positions += ids.length;
     }
 
     /** One group's results, in request order, and the positions its trees cost. */
@@ -119,7 +114,7 @@ public final class LogLikelihood {
                 throw new IllegalArgumentException("request " + i + " needs a non-empty context and continuation");
             }
             ContinuationTree tree = trees.computeIfAbsent(Arrays.stream(ctx).boxed().toList(), k -> {
-                int shared = sharedPrefix(ctx);
+                int shared = prefix == null ? 0 : prefix.sharedWith(ctx);
                 return new ContinuationTree(Arrays.copyOfRange(ctx, shared, ctx.length), shared > 0);
             });
             tree.addContinuation(i, r.continuation());
@@ -153,18 +148,6 @@ public final class LogLikelihood {
     private record Tagged(int group, ContinuationTree tree) {
     }
 
-    private int sharedPrefix(int[] ctx) {
-        if (prefixCache == null || prefix.length >= ctx.length) {
-            return 0;
-        }
-        for (int i = 0; i < prefix.length; i++) {
-            if (prefix[i] != ctx[i]) {
-                return 0;
-            }
-        }
-        return prefix.length;
-    }
-
     /** Runs the trees as one batch, one per row, and adds each node's log-probs to its requests. */
     private void run(List<Tagged> trees, int len, boolean cached, double[][] ll, boolean[][] greedy) {
         int nb = trees.size();
@@ -181,7 +164,7 @@ public final class LogLikelihood {
             }
             positions += tree.size();
         }
-        KvCache cache = cached ? prefixCache.fanOut(0, nb, len) : KvCache.forModel(model.config(), nb, len);
+        KvCache cache = cached ? prefix.fanOut(nb, len) : KvCache.forModel(model.config(), nb, len);
         float[] hidden = model.forwardTree(ids, new TokenTree(parent), cache);
         int vocab = model.config().vocabSize();
         for (int s = 0; s < nodes.size(); s += LOGIT_ROWS_PER_CHUNK) {

@@ -32,7 +32,9 @@ public final class TruthfulQaEval {
     private final LogLikelihood scorer;
     private final int batch;
     private final Set<Integer> stopIds = new HashSet<>();
-    private long genPositions;
+    /** Greedy decoding after the generation primer's cached prefix; null without the gen task. */
+    private final Generator generator;
+    private final long genPrimerPositions;
 
     public TruthfulQaEval(Gemma2Model model, Tokenizer tokenizer, Set<String> tasks, boolean chatTemplate, int batch) {
         this.model = model;
@@ -48,11 +50,20 @@ public final class TruthfulQaEval {
         if (tasks.contains("mc1") || tasks.contains("mc2") || tasks.contains("binary")) {
             scorer.setPrefix(sharedPrefix(prompt.encodePrompt(prompt.mcContext("A")), prompt.encodePrompt(prompt.mcContext("B"))));
         }
+        if (tasks.contains("gen")) {
+            PrefixCache primer = PrefixCache.run(model,
+                    sharedPrefix(prompt.encodePrompt(prompt.genPrompt("A")), prompt.encodePrompt(prompt.genPrompt("B"))));
+            generator = new Generator(model, primer);
+            genPrimerPositions = primer.length();
+        } else {
+            generator = null;
+            genPrimerPositions = 0;
+        }
     }
 
     /** Token positions run through the transformer so far (the primer and generation included). */
     public long positions() {
-        return scorer.positions() + genPositions;
+        return scorer.positions() + genPrimerPositions + (generator == null ? 0 : generator.positions());
     }
 
     private static int[] sharedPrefix(int[] a, int[] b) {
@@ -125,13 +136,13 @@ public final class TruthfulQaEval {
             LogLikelihood.Scored sc = scored.get(i);
             long lmEvalPositions = mcRows(row, mcs.get(i), uniques.get(i), groups.get(i), sc.results());
             long t1 = System.nanoTime();
-            long genPos0 = genPositions;
-            if (tasks.contains("gen")) {
+            long genPos0 = generator == null ? 0 : generator.positions();
+            if (generator != null) {
                 String completion = generate(questions.get(i).question());
                 row.put("generation", completion);
                 GenMetrics.score(completion, questions.get(i).trueRefs(), questions.get(i).falseRefs()).aggregates().forEach(row::put);
             }
-            row.put("positions", sc.positions() + genPositions - genPos0);
+            row.put("positions", sc.positions() + (generator == null ? 0 : generator.positions() - genPos0));
             row.put("logit_positions", sc.logitPositions());
             row.put("lm_eval_positions", lmEvalPositions);
             row.put("seconds", mcSeconds * sc.positions() / mcPositions + (System.nanoTime() - t1) / 1e9);
@@ -174,12 +185,11 @@ public final class TruthfulQaEval {
         int[] ids = prompt.encodePrompt(prompt.genPrompt(question));
         List<Integer> out = new ArrayList<>();
         String[] text = {""};
-        new Generator(model).generate(ids, GEN_MAX_TOKENS, stopIds, Generator.GREEDY, tok -> {
+        generator.generate(ids, GEN_MAX_TOKENS, stopIds, Generator.GREEDY, tok -> {
             out.add(tok);
             text[0] = tokenizer.decode(out.stream().mapToInt(Integer::intValue).toArray(), true);
             return !text[0].contains(GEN_STOP);
         });
-        genPositions += ids.length + out.size();
         int cut = text[0].indexOf(GEN_STOP);
         return cut >= 0 ? text[0].substring(0, cut) : text[0];
     }
