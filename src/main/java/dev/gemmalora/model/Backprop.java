@@ -51,7 +51,6 @@ public final class Backprop {
         Gemma2Config c = m.config();
         int batch = ids.length;
         int tokens = ids[0].length;
-        int n = batch * tokens;
         KvCache cache = KvCache.forModel(c, batch, tokens);
         cache.reserve(tokens, mask);
         DecoderLayer[] layers = m.layers();
@@ -62,14 +61,16 @@ public final class Backprop {
                 tapes[i] = new LayerTape();
             }
         }
-        float[] embedded = m.embed(ids);
+        int[] rows = computedRows(mask, labels);
+        int n = rows == null ? batch * tokens : rows.length;
+        float[] embedded = Ops.gatherRows(m.embed(ids), rows, c.hidden());
         float[] x = embedded;
         for (int l = 0; l < layers.length; l++) {
             LayerTape tape = tapes[checkpoint ? 0 : l];
             if (checkpoint) {
                 tape.load(kept[l]);
             }
-            x = layers[l].forward(m, x, batch, tokens, cache, tape, layerSeed(seed, l), outputs[l]);
+            x = layers[l].forward(m, x, batch, tokens, cache, rows, tape, layerSeed(seed, l), outputs[l]);
             outputs[l] = x;
             if (checkpoint) {
                 tape.keep(kept[l]);
@@ -77,26 +78,62 @@ public final class Backprop {
         }
         float[] hidden = Ops.rmsNorm(x, n, c.hidden(), m.finalNorm(), c.rmsEps());
         float[] dHidden = new float[n * c.hidden()];
-        Loss loss = headLossAndGrad(m, hidden, labels, (float) gradScale, dHidden);
+        Loss loss = headLossAndGrad(m, hidden, labels, rows, (float) gradScale, dHidden);
         float[] dx = Ops.rmsNormBackward(x, n, c.hidden(), m.finalNorm(), c.rmsEps(), dHidden);
         for (int l = layers.length - 1; l >= 0; l--) {
             LayerTape tape = tapes[checkpoint ? 0 : l];
             if (checkpoint) {
                 tape.load(kept[l]);
-                layers[l].replay(m, l == 0 ? embedded : outputs[l - 1], batch, tokens, cache, tape, layerSeed(seed, l));
+                layers[l].replay(m, l == 0 ? embedded : outputs[l - 1], batch, tokens, cache, rows, tape, layerSeed(seed, l));
             }
-            dx = layers[l].backward(m, tape, dx, batch, tokens, cache, gradients);
+            dx = layers[l].backward(m, tape, dx, batch, tokens, cache, rows, gradients);
         }
         return loss;
+    }
+
+    /**
+     * The rows of B*T the layers compute: every real token, and every row whose next label counts
+     * (in case a label follows a masked position); null when that is every row. Other rows are
+     * right padding, which no real token attends to and no loss reads, so skipping them leaves
+     * the loss and gradients as they are while a batch padded to its longest example does about
+     * a quarter less arithmetic (instruction sets with batch 4).
+     */
+    static int[] computedRows(int[][] mask, int[][] labels) {
+        if (mask == null) {
+            return null;
+        }
+        int tokens = mask[0].length;
+        int[] rows = new int[mask.length * tokens];
+        int n = 0;
+        for (int b = 0; b < mask.length; b++) {
+            for (int t = 0; t < tokens; t++) {
+                if (mask[b][t] != 0 || (t + 1 < tokens && labels[b][t + 1] != CrossEntropy.IGNORE)) {
+                    rows[n++] = b * tokens + t;
+                }
+            }
+        }
+        return n == rows.length ? null : java.util.Arrays.copyOf(rows, n);
     }
 
     private static long layerSeed(long seed, int layer) {
         return seed * 0x9E3779B97F4A7C15L + layer * 16L;
     }
 
-    /** Cross-entropy over the target rows, a chunk of rows at a time, and its gradient into dHidden. */
-    static Loss headLossAndGrad(Gemma2Model m, float[] hidden, int[][] labels, float scale, float[] dHidden) {
+    /**
+     * Cross-entropy over the target rows, a chunk of rows at a time, and its gradient into dHidden;
+     * hidden and dHidden hold the rows of B*T that computed lists (all when null).
+     */
+    static Loss headLossAndGrad(Gemma2Model m, float[] hidden, int[][] labels, int[] computed, float scale, float[] dHidden) {
         int[][] tg = CrossEntropy.targets(labels);
+        if (computed != null) {
+            int[] packed = new int[labels.length * labels[0].length];
+            for (int i = 0; i < computed.length; i++) {
+                packed[computed[i]] = i;
+            }
+            for (int i = 0; i < tg[0].length; i++) {
+                tg[0][i] = packed[tg[0][i]];
+            }
+        }
         int vocab = m.config().vocabSize();
         int hid = m.config().hidden();
         float cap = (float) m.config().finalSoftcap();

@@ -53,9 +53,11 @@ public final class DecoderLayer {
      * The training forward: records what backward needs in the tape, overwriting the arrays it
      * holds from an earlier step, and writes the output into out when that has the right length
      * (seed fixes the adapters' dropout, so recomputing under gradient checkpointing reproduces it).
+     * x holds the rows of B*T that rows lists (all of them when rows is null), as in inference.
      */
-    float[] forward(Gemma2Model m, float[] x, int batch, int tokens, KvCache cache, LayerTape tape, long seed, float[] out) {
-        return forward(m, x, batch, tokens, cache, tape, seed, null, null, out, false, tape);
+    float[] forward(Gemma2Model m, float[] x, int batch, int tokens, KvCache cache, int[] rows, LayerTape tape, long seed,
+                    float[] out) {
+        return forward(m, x, batch, tokens, cache, tape, seed, rows, null, out, false, tape);
     }
 
     /**
@@ -64,8 +66,8 @@ public final class DecoderLayer {
      * again (with the same dropout), while q, k, v, o and down come from the kept arrays and the
      * cache.
      */
-    void replay(Gemma2Model m, float[] x, int batch, int tokens, KvCache cache, LayerTape tape, long seed) {
-        forward(m, x, batch, tokens, cache, tape, seed, null, null, null, true, tape);
+    void replay(Gemma2Model m, float[] x, int batch, int tokens, KvCache cache, int[] rows, LayerTape tape, long seed) {
+        forward(m, x, batch, tokens, cache, tape, seed, rows, null, null, true, tape);
     }
 
     private float[] forward(Gemma2Model m, float[] x, int batch, int tokens, KvCache cache, LayerTape tape, long seed, int[] rows,
@@ -139,10 +141,13 @@ public final class DecoderLayer {
     /**
      * Gradient of the layer's input given the gradient of its output (adapters accumulate theirs),
      * in one of the buffers' output arrays; the intermediates go to the buffers' scratch arrays.
+     * The rows are the forward's: attention's gradients pass through the full B*T layout.
      */
-    float[] backward(Gemma2Model m, LayerTape t, float[] dOut, int batch, int tokens, KvCache cache, GradientBuffers b) {
+    float[] backward(Gemma2Model m, LayerTape t, float[] dOut, int batch, int tokens, KvCache cache, int[] rows,
+                     GradientBuffers b) {
         Gemma2Config c = m.config();
-        int n = batch * tokens;
+        int full = batch * tokens;
+        int n = rows == null ? full : rows.length;
         int hid = c.hidden();
         int nh = n * hid;
         int ni = n * c.intermediate();
@@ -160,13 +165,13 @@ public final class DecoderLayer {
         System.arraycopy(da, 0, dx, 0, nh);
         float[] dAtt = o.backward(Ops.rmsNormBackward(t.oOut, n, hid, postAttnNorm, c.rmsEps(), da, b.hidden(1, nh)), n,
                 t.saved[3], b.query(n * c.qDim()));
-        float[][] dqkv = m.attention().backward(t.q, t.probs, dAtt, batch, tokens, cache, index, c.isSliding(index),
-                c.slidingWindow());
-        m.rope().apply(dqkv[0], n, tokens, c.heads(), 0, -1);
-        m.rope().apply(dqkv[1], n, tokens, c.kvHeads(), 0, -1);
-        float[] dh = q.backward(dqkv[0], n, t.saved[0], b.hidden(1, nh));
-        Ops.addInPlace(dh, k.backward(dqkv[1], n, t.saved[1], b.hidden(2, nh)));
-        Ops.addInPlace(dh, v.backward(dqkv[2], n, t.saved[2], b.hidden(2, nh)));
+        float[][] dqkv = m.attention().backward(t.q, t.probs, Ops.scatterRows(dAtt, rows, full, c.qDim()), batch, tokens, cache,
+                index, c.isSliding(index), c.slidingWindow());
+        m.rope().apply(dqkv[0], full, tokens, c.heads(), 0, -1);
+        m.rope().apply(dqkv[1], full, tokens, c.kvHeads(), 0, -1);
+        float[] dh = q.backward(Ops.gatherRows(dqkv[0], rows, c.qDim()), n, t.saved[0], b.hidden(1, nh));
+        Ops.addInPlace(dh, k.backward(Ops.gatherRows(dqkv[1], rows, c.kvDim()), n, t.saved[1], b.hidden(2, nh)));
+        Ops.addInPlace(dh, v.backward(Ops.gatherRows(dqkv[2], rows, c.kvDim()), n, t.saved[2], b.hidden(2, nh)));
         Ops.addInPlace(dx, Ops.rmsNormBackward(t.x, n, hid, inputNorm, c.rmsEps(), dh, b.hidden(2, nh)));
         return dx;
     }

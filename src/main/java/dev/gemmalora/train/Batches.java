@@ -10,6 +10,17 @@ public final class Batches {
         public int targets() {
             return dev.gemmalora.model.CrossEntropy.targets(labels)[0].length;
         }
+
+        /** The real tokens (mask 1): the positions a training step computes, padding being skipped. */
+        public int tokens() {
+            int n = 0;
+            for (int[] row : mask) {
+                for (int m : row) {
+                    n += m != 0 ? 1 : 0;
+                }
+            }
+            return n;
+        }
     }
 
     private Batches() {

@@ -17,7 +17,7 @@ import java.util.Random;
  * from a checkpoint continues exactly as the uninterrupted run would.
  */
 public final class Trainer {
-    /** What each optimizer step reports; tokens counts the padded positions processed. */
+    /** What each optimizer step reports; tokens counts the real tokens (padding is not computed). */
     public record StepLog(int step, int totalSteps, double epoch, double loss, double lr, double gradNorm, long tokens,
                           double seconds) {
     }
@@ -130,7 +130,7 @@ public final class Trainer {
             Backprop.Loss loss = backprop.lossAndGrad(b.ids(), b.mask(), b.labels(), 1.0 / Math.max(1, targets),
                     cfg.gradientCheckpointing(), cfg.seed() * 1_000_003L + step * 64L + i);
             lossSum += loss.sum();
-            tokens += (long) b.ids().length * b.ids()[0].length;
+            tokens += b.tokens();
         }
         double loss = lossSum / Math.max(1, targets);
         if (!Double.isFinite(loss)) {

@@ -140,7 +140,7 @@ class OpGradientTest {
         int[][] labels = {{-100, 3, 7, -100, 10}};
         float[] hidden = FiniteDifference.random(rng, 5 * 6);
         float[] dHidden = new float[hidden.length];
-        Backprop.headLossAndGrad(m, hidden, labels, 1f, dHidden);
+        Backprop.headLossAndGrad(m, hidden, labels, null, 1f, dHidden);
         int[][] tg = CrossEntropy.targets(labels);
         FiniteDifference.check(h -> {
             double[] rows = new double[tg[0].length * 6];
