@@ -10,20 +10,21 @@ import java.util.Arrays;
 import java.util.Random;
 
 /**
- * Times two builds of Gemm.matmulT against each other in one JVM, alternating them in short
- * runs, because on a shared VM the same GEMM moves by tens of percent from one minute to the
- * next: runs of the two builds taken minutes apart compare the minutes, not the builds.
- * Arguments: classesA classesB tokens rows cols pairs seconds.
+ * Times two builds of Gemm.matmulT (or, with op input-gradient, Gemm.matmul: dx = dy W) against
+ * each other in one JVM, alternating them in short runs, because on a shared VM the same GEMM
+ * moves by tens of percent from one minute to the next: runs of the two builds taken minutes
+ * apart compare the minutes, not the builds.
+ * Arguments: classesA classesB tokens rows cols pairs seconds op.
  */
 public final class PairedGemm {
     /** One build: its own class loader, a random BF16 weight, activations and output. */
     private static final class Build {
-        final MethodHandle matmulT;
+        final MethodHandle op;
         final Object weight;
         final float[] x;
         final float[] y;
 
-        Build(String classes, int tokens, int rows, int cols) throws Throwable {
+        Build(String classes, int tokens, int rows, int cols, boolean forward) throws Throwable {
             ClassLoader loader = new URLClassLoader(new URL[] {Path.of(classes).toUri().toURL()}, PairedGemm.class.getClassLoader());
             Class<?> weightClass = Class.forName("dev.gemmalora.tensor.Weight", true, loader);
             Class<?> dtype = Class.forName("dev.gemmalora.io.DType", true, loader);
@@ -35,13 +36,13 @@ public final class PairedGemm {
             for (long i = 0; i < data.byteSize(); i += 2) {
                 data.set(ValueLayout.JAVA_SHORT_UNALIGNED, i, (short) (0x3c00 | r.nextInt(0x80) | (r.nextBoolean() ? 0x8000 : 0)));
             }
-            matmulT = MethodHandles.publicLookup().findStatic(Class.forName("dev.gemmalora.tensor.Gemm", true, loader), "matmulT",
-                    MethodType.methodType(void.class, float[].class, int.class, weightClass, float[].class));
-            x = new float[tokens * cols];
+            op = MethodHandles.publicLookup().findStatic(Class.forName("dev.gemmalora.tensor.Gemm", true, loader),
+                    forward ? "matmulT" : "matmul", MethodType.methodType(void.class, float[].class, int.class, weightClass, float[].class));
+            x = new float[tokens * (forward ? cols : rows)];
             for (int i = 0; i < x.length; i++) {
                 x[i] = (float) Math.sin(i * 0.37);
             }
-            y = new float[tokens * rows];
+            y = new float[tokens * (forward ? rows : cols)];
         }
 
         /** Seconds per call over calls lasting at least the given seconds. */
@@ -49,7 +50,7 @@ public final class PairedGemm {
             int calls = 0;
             long t0 = System.nanoTime();
             do {
-                matmulT.invoke(x, tokens, weight, y);
+                op.invoke(x, tokens, weight, y);
                 calls++;
             } while (System.nanoTime() - t0 < seconds * 1e9);
             return (System.nanoTime() - t0) / 1e9 / calls;
@@ -57,17 +58,18 @@ public final class PairedGemm {
     }
 
     public static void main(String[] args) throws Throwable {
-        if (args.length != 7) {
-            System.err.println("usage: PairedGemm classesA classesB tokens rows cols pairs seconds");
+        if (args.length != 8 || !args[7].matches("forward|input-gradient")) {
+            System.err.println("usage: PairedGemm classesA classesB tokens rows cols pairs seconds forward|input-gradient");
             System.exit(2);
         }
+        boolean forward = args[7].equals("forward");
         int tokens = Integer.parseInt(args[2]);
         int rows = Integer.parseInt(args[3]);
         int cols = Integer.parseInt(args[4]);
         int pairs = Integer.parseInt(args[5]);
         double seconds = Double.parseDouble(args[6]);
-        Build a = new Build(args[0], tokens, rows, cols);
-        Build b = new Build(args[1], tokens, rows, cols);
+        Build a = new Build(args[0], tokens, rows, cols, forward);
+        Build b = new Build(args[1], tokens, rows, cols, forward);
         a.secondsPerCall(tokens, 3);
         b.secondsPerCall(tokens, 3);
         double flops = 2.0 * tokens * rows * cols;
@@ -95,7 +97,7 @@ public final class PairedGemm {
         }
         Arrays.sort(ga);
         Arrays.sort(gb);
-        System.out.printf("%d tokens x %d x %d: A %.1f, B %.1f GFLOP/s (medians of %d), B/A %.3f, B faster in %d of %d pairs, max |yA - yB| %.2g%n",
-                tokens, rows, cols, ga[pairs / 2], gb[pairs / 2], pairs, gb[pairs / 2] / ga[pairs / 2], bFaster, pairs, maxDiff);
+        System.out.printf("%s, %d tokens x %d x %d: A %.1f, B %.1f GFLOP/s (medians of %d), B/A %.3f, B faster in %d of %d pairs, max |yA - yB| %.2g%n",
+                args[7], tokens, rows, cols, ga[pairs / 2], gb[pairs / 2], pairs, gb[pairs / 2] / ga[pairs / 2], bFaster, pairs, maxDiff);
     }
 }
