@@ -11,7 +11,7 @@ public final class Batches {
             return dev.gemmalora.model.CrossEntropy.targets(labels)[0].length;
         }
 
-        /** The real tokens (mask 1): the positions a training step computes, padding being skipped. */
+        /** The real tokens (mask 1), what a step's tokens/s counts: padding is not computed. */
         public int tokens() {
             int n = 0;
             for (int[] row : mask) {
