@@ -853,7 +853,10 @@ public final class Gemm {
         c31.intoArray(tile, 3 * NR + LANES);
     }
 
-    /** Few tokens: each weight row is widened once and dotted with every token (added to y or stored). */
+    /**
+     * Few tokens: each weight row is widened once and dotted with every token (added to y or
+     * stored), in the packed kernels' order ({@link #kernelOrderDot}).
+     */
     private static void dotPath(float[] x, int tokens, int rows, int cols, RowSource src, float[] y, boolean accumulate) {
         checkSizes(x, tokens, cols, y, rows);
         int rb = Math.max(1, Math.min(rows, DOT_BLOCK_FLOATS / cols));
@@ -867,11 +870,29 @@ public final class Gemm {
             }
             for (int t = 0; t < tokens; t++) {
                 for (int r = 0; r < n; r++) {
-                    float d = dot(x, t * cols, ws, r * cols, cols);
-                    y[t * rows + o0 + r] = accumulate ? y[t * rows + o0 + r] + d : d;
+                    int at = t * rows + o0 + r;
+                    y[at] = kernelOrderDot(x, t * cols, ws, r * cols, cols, y[at], accumulate);
                 }
             }
         });
+    }
+
+    /**
+     * One output as the packed kernels sum it: a fused multiply-add chain over each KC block in
+     * k order, the blocks then added in turn (to y when accumulating). A token's result is then the
+     * same whether it came with few tokens or many: with a LoRA adapter, prompts decoded together
+     * get what each gets alone (a lane-split dot differed in the last bit).
+     */
+    private static float kernelOrderDot(float[] x, int x0, float[] w, int w0, int n, float y, boolean accumulate) {
+        float sum = y;
+        for (int k0 = 0; k0 < n; k0 += KC) {
+            float s = 0f;
+            for (int k = k0, end = Math.min(n, k0 + KC); k < end; k++) {
+                s = Math.fma(x[x0 + k], w[w0 + k], s);
+            }
+            sum = k0 == 0 && !accumulate ? s : sum + s;
+        }
+        return sum;
     }
 
     /**

@@ -186,6 +186,33 @@ class KernelTwinTest {
     }
 
     /** A token's output is the same bits whether decoded alone, in a few, or in a large batch. */
+    /**
+     * The same for heap matrices (a LoRA adapter's A and B), with and without adding into y: one
+     * to three tokens take the dot path, more the packed kernels.
+     */
+    @ParameterizedTest
+    @CsvSource({"8,1100", "600,8", "37,513"})
+    void heapResultDoesNotDependOnTheBatch(int rows, int cols) {
+        Random r = new Random(6);
+        float[] w = random(r, rows * cols);
+        int tokens = 20;
+        float[] x = random(r, tokens * cols);
+        float[] base = random(r, tokens * rows);
+        float[] all = new float[tokens * rows];
+        float[] allAdded = base.clone();
+        Gemm.matmulT(x, tokens, w, rows, cols, all);
+        Gemm.matmulTAdd(x, tokens, w, rows, cols, allAdded);
+        for (int t = 0; t < tokens; t++) {
+            float[] xt = java.util.Arrays.copyOfRange(x, t * cols, (t + 1) * cols);
+            float[] one = new float[rows];
+            Gemm.matmulT(xt, 1, w, rows, cols, one);
+            assertArrayEquals(java.util.Arrays.copyOfRange(all, t * rows, (t + 1) * rows), one, "token " + t);
+            float[] oneAdded = java.util.Arrays.copyOfRange(base, t * rows, (t + 1) * rows);
+            Gemm.matmulTAdd(xt, 1, w, rows, cols, oneAdded);
+            assertArrayEquals(java.util.Arrays.copyOfRange(allAdded, t * rows, (t + 1) * rows), oneAdded, "token " + t + " added");
+        }
+    }
+
     @ParameterizedTest
     @CsvSource({"BF16,40,600", "BF16,100,600", "F32,33,257"})
     void resultDoesNotDependOnTheBatch(String dtype, int rows, int cols) {
