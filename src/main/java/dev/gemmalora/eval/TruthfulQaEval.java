@@ -131,21 +131,25 @@ public final class TruthfulQaEval {
         List<LogLikelihood.Scored> scored = scorer.scoreGroups(groups);
         double mcSeconds = (System.nanoTime() - t0) / 1e9;
         long mcPositions = Math.max(1, scored.stream().mapToLong(LogLikelihood.Scored::positions).sum());
+        long t1 = System.nanoTime();
+        List<Completion> completions = generator == null ? null : generate(questions);
+        double genSeconds = (System.nanoTime() - t1) / 1e9;
+        long genPositions = completions == null ? 1 : Math.max(1, completions.stream().mapToLong(Completion::positions).sum());
         for (int i = 0; i < questions.size(); i++) {
             ObjectNode row = rows.get(i);
             LogLikelihood.Scored sc = scored.get(i);
             long lmEvalPositions = mcRows(row, mcs.get(i), uniques.get(i), groups.get(i), sc.results());
-            long t1 = System.nanoTime();
-            long genPos0 = generator == null ? 0 : generator.positions();
-            if (generator != null) {
-                String completion = generate(questions.get(i).question());
-                row.put("generation", completion);
-                GenMetrics.score(completion, questions.get(i).trueRefs(), questions.get(i).falseRefs()).aggregates().forEach(row::put);
+            long ownGen = 0;
+            if (completions != null) {
+                Completion c = completions.get(i);
+                row.put("generation", c.text());
+                GenMetrics.score(c.text(), questions.get(i).trueRefs(), questions.get(i).falseRefs()).aggregates().forEach(row::put);
+                ownGen = c.positions();
             }
-            row.put("positions", sc.positions() + (generator == null ? 0 : generator.positions() - genPos0));
+            row.put("positions", sc.positions() + ownGen);
             row.put("logit_positions", sc.logitPositions());
             row.put("lm_eval_positions", lmEvalPositions);
-            row.put("seconds", mcSeconds * sc.positions() / mcPositions + (System.nanoTime() - t1) / 1e9);
+            row.put("seconds", mcSeconds * sc.positions() / mcPositions + genSeconds * ownGen / genPositions);
         }
         return rows;
     }
@@ -180,17 +184,33 @@ public final class TruthfulQaEval {
         return lmEvalPositions;
     }
 
-    /** Greedy completion, cut at the first blank line as lm-eval's until=["\n\n"] does. */
-    private String generate(String question) {
-        int[] ids = prompt.encodePrompt(prompt.genPrompt(question));
-        List<Integer> out = new ArrayList<>();
-        String[] text = {""};
-        generator.generate(ids, GEN_MAX_TOKENS, stopIds, Generator.GREEDY, tok -> {
-            out.add(tok);
-            text[0] = tokenizer.decode(out.stream().mapToInt(Integer::intValue).toArray(), true);
-            return !text[0].contains(GEN_STOP);
+    /** A question's completion and the positions its generation ran. */
+    private record Completion(String text, long positions) {
+    }
+
+    /**
+     * Greedy completions of the questions, decoded together, each cut at the first blank line as
+     * lm-eval's until=["\n\n"] does (a question's decoding stops there).
+     */
+    private List<Completion> generate(List<TruthfulQaData.Question> questions) {
+        List<int[]> prompts = new ArrayList<>();
+        List<List<Integer>> tokens = new ArrayList<>();
+        String[] text = new String[questions.size()];
+        for (TruthfulQaData.Question q : questions) {
+            prompts.add(prompt.encodePrompt(prompt.genPrompt(q.question())));
+            tokens.add(new ArrayList<>());
+        }
+        List<Generator.Generation> made = generator.generateAll(prompts, GEN_MAX_TOKENS, stopIds, Generator.GREEDY, (row, tok) -> {
+            tokens.get(row).add(tok);
+            text[row] = tokenizer.decode(tokens.get(row).stream().mapToInt(Integer::intValue).toArray(), true);
+            return !text[row].contains(GEN_STOP);
         });
-        int cut = text[0].indexOf(GEN_STOP);
-        return cut >= 0 ? text[0].substring(0, cut) : text[0];
+        List<Completion> out = new ArrayList<>();
+        for (int i = 0; i < questions.size(); i++) {
+            String t = text[i] == null ? "" : text[i];
+            int cut = t.indexOf(GEN_STOP);
+            out.add(new Completion(cut >= 0 ? t.substring(0, cut) : t, made.get(i).positions()));
+        }
+        return out;
     }
 }

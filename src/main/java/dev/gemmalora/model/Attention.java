@@ -117,6 +117,16 @@ public final class Attention {
         int n = 0;
         if (tree == null) {
             int pos = pos0 + i;
+            if (sliding && cache.numbersRealTokens()) {
+                // The window counts real tokens, as the row alone would number them.
+                for (int j = pos; j >= 0 && n < window; j--) {
+                    if (cache.valid(b, j)) {
+                        slots[n++] = j;
+                    }
+                }
+                reverse(slots, 0, n);
+                return n;
+            }
             for (int j = firstVisible(pos, sliding, window); j <= pos; j++) {
                 if (cache.valid(b, j)) {
                     slots[n++] = j;
@@ -134,12 +144,17 @@ public final class Attention {
         for (int a = i; a >= 0 && pos0 + tree.depth(b, a) >= lo; a = tree.parent(b, a)) {
             slots[n++] = pos0 + a;
         }
-        for (int x = first, y = n - 1; x < y; x++, y--) {
-            int t = slots[x];
-            slots[x] = slots[y];
-            slots[y] = t;
-        }
+        reverse(slots, first, n);
         return n;
+    }
+
+    /** Reverses a[from, to). */
+    private static void reverse(int[] a, int from, int to) {
+        for (int x = from, y = to - 1; x < y; x++, y--) {
+            int t = a[x];
+            a[x] = a[y];
+            a[y] = t;
+        }
     }
 
     /**

@@ -121,11 +121,11 @@ public final class DecoderLayer {
         float[] vs = Ops.scatterRows(project(v, h, n, sv, 2, seed + 2, LayerTape.reuse(t.v, n * c.kvDim())), rows, full, c.kvDim());
         t.k = ks;
         t.v = vs;
-        if (tree == null) {
+        int[] pos = tree != null ? tree.positions(cache.length()) : cache.stepPositions();
+        if (pos == null) {
             m.rope().apply(qs, full, tokens, c.heads(), cache.length(), 1);
             m.rope().apply(ks, full, tokens, c.kvHeads(), cache.length(), 1);
         } else {
-            int[] pos = tree.positions(cache.length());
             m.rope().apply(qs, c.heads(), pos, 1);
             m.rope().apply(ks, c.kvHeads(), pos, 1);
         }

@@ -5,7 +5,8 @@ import java.util.Arrays;
 /**
  * Keys (after RoPE) and values of every position seen so far, per layer and batch row, with the
  * padding mask of each position. All rows advance together: new tokens of a step sit at the same
- * positions in every row.
+ * slots in every row. A token's position is its slot, unless the cache numbers positions by real
+ * tokens ({@link #numberRealTokens}), as each row would on its own.
  */
 public final class KvCache {
     private final int layers;
@@ -16,15 +17,24 @@ public final class KvCache {
     private final float[][][] keys;
     private final float[][][] values;
     private boolean[][] valid;
+    /** Real tokens so far in each row, when positions skip padding; else null. */
+    private int[] realTokens;
+    /** Positions of the current step's tokens [B*T], when positions skip padding. */
+    private int[] stepPositions;
 
     public KvCache(int layers, int batch, int kvDim, int capacity) {
+        this(layers, batch, kvDim, Math.max(1, capacity), new float[layers][batch][Math.max(1, capacity) * kvDim],
+                new float[layers][batch][Math.max(1, capacity) * kvDim], new boolean[batch][Math.max(1, capacity)]);
+    }
+
+    private KvCache(int layers, int batch, int kvDim, int capacity, float[][][] keys, float[][][] values, boolean[][] valid) {
         this.layers = layers;
         this.batch = batch;
         this.kvDim = kvDim;
-        this.capacity = Math.max(1, capacity);
-        keys = new float[layers][batch][this.capacity * kvDim];
-        values = new float[layers][batch][this.capacity * kvDim];
-        valid = new boolean[batch][this.capacity];
+        this.capacity = capacity;
+        this.keys = keys;
+        this.values = values;
+        this.valid = valid;
     }
 
     public static KvCache forModel(Gemma2Config cfg, int batch, int capacity) {
@@ -51,6 +61,29 @@ public final class KvCache {
         return valid[row][pos];
     }
 
+    /**
+     * From now on a new token's position is the number of real tokens before it in its row, so
+     * rows padded to a common length (prompts of different lengths decoded together) are numbered
+     * as each would be alone; sliding windows then count real tokens too.
+     */
+    public void numberRealTokens() {
+        realTokens = new int[batch];
+        for (int b = 0; b < batch; b++) {
+            for (int j = 0; j < length; j++) {
+                realTokens[b] += valid[b][j] ? 1 : 0;
+            }
+        }
+    }
+
+    boolean numbersRealTokens() {
+        return realTokens != null;
+    }
+
+    /** Positions of the step's tokens [B*T] under {@link #numberRealTokens}, else null (positions are slots). */
+    int[] stepPositions() {
+        return stepPositions;
+    }
+
     /** Makes room for n more positions and records their mask; called once per forward step. */
     void reserve(int n, int[][] mask) {
         int need = length + n;
@@ -72,6 +105,15 @@ public final class KvCache {
                 valid[b][length + i] = mask == null || mask[b][i] != 0;
             }
         }
+        if (realTokens != null) {
+            stepPositions = new int[batch * n];
+            for (int b = 0; b < batch; b++) {
+                for (int i = 0; i < n; i++) {
+                    stepPositions[b * n + i] = realTokens[b];
+                    realTokens[b] += valid[b][length + i] ? 1 : 0;
+                }
+            }
+        }
     }
 
     /** Stores k, v [B*T, kvDim] of the current step for one layer at positions length .. length+T. */
@@ -84,6 +126,29 @@ public final class KvCache {
 
     void advance(int n) {
         length += n;
+    }
+
+    /** The given rows of this cache, in that order, sharing their storage with it (finished rows of a batch left out). */
+    public KvCache rows(int[] keep) {
+        float[][][] k = new float[layers][keep.length][];
+        float[][][] v = new float[layers][keep.length][];
+        boolean[][] m = new boolean[keep.length][];
+        for (int i = 0; i < keep.length; i++) {
+            for (int l = 0; l < layers; l++) {
+                k[l][i] = keys[l][keep[i]];
+                v[l][i] = values[l][keep[i]];
+            }
+            m[i] = valid[keep[i]];
+        }
+        KvCache c = new KvCache(layers, keep.length, kvDim, capacity, k, v, m);
+        c.length = length;
+        if (realTokens != null) {
+            c.realTokens = new int[keep.length];
+            for (int i = 0; i < keep.length; i++) {
+                c.realTokens[i] = realTokens[keep[i]];
+            }
+        }
+        return c;
     }
 
     /** A cache of `rows` rows, each a copy of row `src` of this one (a shared prefix fanned out). */
