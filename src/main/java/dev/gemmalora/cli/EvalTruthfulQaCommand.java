@@ -59,8 +59,9 @@ final class EvalTruthfulQaCommand implements Callable<Integer> {
     boolean chatTemplate;
 
     @Option(names = "--batch", defaultValue = "" + TruthfulQaEval.DEFAULT_BATCH,
-            description = "Questions scored together, each with all its answer choices (bigger GEMMs; an interrupted run"
-                    + " redoes at most one batch). Default: ${DEFAULT-VALUE}.")
+            description = "Questions scored together, each with all its answer choices, and for gen decoded together"
+                    + " (bigger GEMMs, the weights read once a step for all; an interrupted run redoes at most one batch)."
+                    + " Default: ${DEFAULT-VALUE}.")
     int batch;
 
     @Override
