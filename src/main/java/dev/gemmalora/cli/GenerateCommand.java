@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.stream.IntStream;
 import me.tongfei.progressbar.ProgressBar;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -24,7 +25,7 @@ import picocli.CommandLine.Option;
 
 @Command(name = "generate", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
         description = {"Answer a file of prompts: JSON Lines in, each {\"prompt\": \"...\"} or {\"messages\": [{\"role\", \"content\"}...]};",
-                "JSON Lines out, each input row plus \"completion\", \"tokens\" and \"seconds\"."})
+                "JSON Lines out, each input row plus \"completion\", \"tokens\" and \"seconds\" (its share of its batch's time)."})
 final class GenerateCommand implements Callable<Integer> {
     @Mixin
     GenerationOptions opts;
@@ -38,10 +39,17 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--raw", description = "Use each prompt as plain text instead of a user turn in the chat template.")
     boolean raw;
 
+    @Option(names = "--batch", defaultValue = "4", description = "Prompts answered together: each step reads the weights once"
+            + " for all of them, and each gets the completion it would get alone.")
+    int batch;
+
     @Override
     public Integer call() throws IOException {
         if (!Files.isRegularFile(prompts)) {
             throw new InputException(prompts + ": prompts file not found");
+        }
+        if (batch < 1) {
+            throw new InputException("--batch: " + batch + ", expected at least 1 prompt per batch");
         }
         if (Files.exists(output)) {
             throw new InputException(output + ": already exists; choose another --output so nothing is overwritten");
@@ -67,19 +75,26 @@ final class GenerateCommand implements Callable<Integer> {
         try (HfTokenizer tok = opts.loadTokenizer(); BufferedWriter out = Files.newBufferedWriter(output, StandardCharsets.UTF_8);
              ProgressBar bar = Progress.start("generate", rows.size())) {
             Generator gen = new Generator(m);
-            Generator.Picker picker = opts.picker();
             Set<Integer> stop = GenerationOptions.stopIds(tok);
-            for (ObjectNode row : rows) {
+            for (int i = 0; i < rows.size(); i += batch) {
                 long t0 = System.nanoTime();
-                int[] ids = encode(tok, row);
-                List<Integer> newIds = gen.generate(ids, opts.maxNewTokens, stop, picker, t -> true);
-                row.put("completion", tok.decode(newIds.stream().mapToInt(Integer::intValue).toArray(), true));
-                row.put("tokens", newIds.size());
-                row.put("seconds", (System.nanoTime() - t0) / 1e9);
-                out.write(row.toString());
-                out.write('\n');
+                List<ObjectNode> part = rows.subList(i, Math.min(rows.size(), i + batch));
+                List<int[]> ids = part.stream().map(r -> encode(tok, r)).toList();
+                List<Generator.Picker> pickers = IntStream.range(i, i + part.size()).mapToObj(opts::picker).toList();
+                List<Generator.Generation> made = gen.generateAll(ids, opts.maxNewTokens, stop, pickers, null);
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                long positions = Math.max(1, made.stream().mapToLong(Generator.Generation::positions).sum());
+                for (int j = 0; j < part.size(); j++) {
+                    ObjectNode row = part.get(j);
+                    List<Integer> newIds = made.get(j).tokens();
+                    row.put("completion", tok.decode(newIds.stream().mapToInt(Integer::intValue).toArray(), true));
+                    row.put("tokens", newIds.size());
+                    row.put("seconds", seconds * made.get(j).positions() / positions);
+                    out.write(row.toString());
+                    out.write('\n');
+                    bar.step();
+                }
                 out.flush();
-                bar.step();
             }
         }
         System.out.println("wrote " + rows.size() + " completions to " + output);

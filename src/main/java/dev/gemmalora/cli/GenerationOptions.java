@@ -32,7 +32,7 @@ final class GenerationOptions {
     @Option(names = "--top-p", defaultValue = "0.95", description = "Nucleus: the smallest set with this much probability.")
     double topP;
 
-    @Option(names = "--seed", defaultValue = "42", description = "Sampling seed.")
+    @Option(names = "--seed", defaultValue = "42", description = "Sampling seed (generate: the first prompt's; each next prompt's is one more).")
     long seed;
 
     Gemma2Model loadModel() {
@@ -48,7 +48,12 @@ final class GenerationOptions {
     }
 
     Generator.Picker picker() {
-        return new Sampler(temperature, topK, topP, seed);
+        return picker(0);
+    }
+
+    /** The picker of a file's prompt `index` (from 0): its own seed, so its completion does not depend on the others. */
+    Generator.Picker picker(int index) {
+        return new Sampler(temperature, topK, topP, seed + index);
     }
 
     /** <eos> and <end_of_turn>. */

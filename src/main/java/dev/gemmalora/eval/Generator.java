@@ -77,19 +77,20 @@ public final class Generator {
     }
 
     /**
-     * {@link #generate} for several prompts at once, each getting the tokens (and logits) it would
-     * get alone. The prompts' tails after the shared prefix run as one batch padded on the right,
+     * {@link #generate} for several prompts at once, each with its own picker, each getting the
+     * tokens (and logits) it would get alone. The prompts' tails after the shared prefix run as one batch padded on the right,
      * whose positions count real tokens only; then every step decodes one token for each
      * unfinished prompt, and a finished prompt leaves the batch (its cache rows are dropped).
      * Decoding reads every weight once a step: eight prompts decode about twice as many tokens a
      * second as one (the bench's decode_b8 against decode_b1).
      */
-    public List<Generation> generateAll(List<int[]> prompts, int maxNew, Set<Integer> stopIds, Picker picker, TokenSink onToken) {
+    public List<Generation> generateAll(List<int[]> prompts, int maxNew, Set<Integer> stopIds, List<? extends Picker> pickers,
+                                        TokenSink onToken) {
         int n = prompts.size();
         int shared = prefix == null ? 0 : prefix.length();
         int width = 0;
         for (int[] p : prompts) {
-            shared = prefix == null ? 0 : Math.min(shared, prefix.sharedWith(p));
+            shared = shared == 0 ? 0 : Math.min(shared, prefix.sharedWith(p));
             width = Math.max(width, p.length);
         }
         width -= shared;
@@ -119,7 +120,7 @@ public final class Generator {
             int kept = 0;
             for (int a = 0; a < active.length; a++) {
                 int b = active[a];
-                int token = picker.pick(Arrays.copyOfRange(logits, a * vocab, (a + 1) * vocab));
+                int token = pickers.get(b).pick(Arrays.copyOfRange(logits, a * vocab, (a + 1) * vocab));
                 out.get(b).add(token);
                 boolean more = !stopIds.contains(token) && (onToken == null || onToken.accept(b, token)) && out.get(b).size() < maxNew;
                 if (more) {

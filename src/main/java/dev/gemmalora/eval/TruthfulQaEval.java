@@ -91,8 +91,8 @@ public final class TruthfulQaEval {
 
     /**
      * The results rows of several questions, whose answer choices are scored in shared batches
-     * (bigger GEMMs). A row's "seconds" is its share of the batch's scoring time, by positions,
-     * plus its own generation time.
+     * (bigger GEMMs), and whose completions are decoded together. A row's "seconds" is its share
+     * of the batch's scoring time plus its share of the batch's generation time, each by positions.
      */
     public List<ObjectNode> evaluate(List<TruthfulQaData.Question> questions) {
         long t0 = System.nanoTime();
@@ -200,7 +200,8 @@ public final class TruthfulQaEval {
             prompts.add(prompt.encodePrompt(prompt.genPrompt(q.question())));
             tokens.add(new ArrayList<>());
         }
-        List<Generator.Generation> made = generator.generateAll(prompts, GEN_MAX_TOKENS, stopIds, Generator.GREEDY, (row, tok) -> {
+        List<Generator.Generation> made = generator.generateAll(prompts, GEN_MAX_TOKENS, stopIds,
+                java.util.Collections.nCopies(prompts.size(), Generator.GREEDY), (row, tok) -> {
             tokens.get(row).add(tok);
             text[row] = tokenizer.decode(tokens.get(row).stream().mapToInt(Integer::intValue).toArray(), true);
             return !text[row].contains(GEN_STOP);

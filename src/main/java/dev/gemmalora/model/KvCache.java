@@ -23,10 +23,16 @@ public final class KvCache {
     private int[] stepPositions;
 
     public KvCache(int layers, int batch, int kvDim, int capacity) {
-        this(layers, batch, kvDim, Math.max(1, capacity), new float[layers][batch][Math.max(1, capacity) * kvDim],
-                new float[layers][batch][Math.max(1, capacity) * kvDim], new boolean[batch][Math.max(1, capacity)]);
+        this.layers = layers;
+        this.batch = batch;
+        this.kvDim = kvDim;
+        this.capacity = Math.max(1, capacity);
+        keys = new float[layers][batch][this.capacity * kvDim];
+        values = new float[layers][batch][this.capacity * kvDim];
+        valid = new boolean[batch][this.capacity];
     }
 
+    /** A cache over existing storage ({@link #rows}). */
     private KvCache(int layers, int batch, int kvDim, int capacity, float[][][] keys, float[][][] values, boolean[][] valid) {
         this.layers = layers;
         this.batch = batch;

@@ -44,6 +44,32 @@ class GenerationCommandsTest {
         assertTrue(bad.err().contains("prompts.jsonl: line 1 needs a \"prompt\" string"), bad.err());
     }
 
+    /** Prompts answered together get the completions they get one at a time, sampled ones included. */
+    @Test
+    void batchingDoesNotChangeCompletions(@TempDir Path dir) throws Exception {
+        Path in = dir.resolve("prompts.jsonl");
+        Files.writeString(in, "{\"prompt\":\"Name a colour.\"}\n{\"prompt\":\"Why is the sky blue? Answer in one short line.\"}\n"
+                + "{\"messages\":[{\"role\":\"user\",\"content\":\"Hi\"}]}\n");
+        List<String> completions = null;
+        for (String batch : new String[] {"1", "3"}) {
+            Path out = dir.resolve("out" + batch + ".jsonl");
+            CliTest.Run r = CliTest.run("generate", "--model", MODEL, "--tokenizer", TOKENIZER, "--adapter",
+                    GoldenPaths.mc().resolve("adapter").toString(), "--prompts", in.toString(), "--output", out.toString(),
+                    "--max-new-tokens", "6", "--temperature", "1.0", "--top-k", "0", "--top-p", "1", "--batch", batch);
+            assertEquals(0, r.code(), r.err());
+            List<String> got = GoldenTokenizerTest.lines(out).stream().map(n -> n.get("completion").asText()).toList();
+            if (completions == null) {
+                completions = got;
+            } else {
+                assertEquals(completions, got, "batch " + batch);
+            }
+        }
+        CliTest.Run bad = CliTest.run("generate", "--model", MODEL, "--tokenizer", TOKENIZER, "--prompts", in.toString(),
+                "--output", dir.resolve("o.jsonl").toString(), "--batch", "0");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("--batch: 0"), bad.err());
+    }
+
     @Test
     void chatStreamsRepliesResetsAndQuits() {
         InputStream old = System.in;

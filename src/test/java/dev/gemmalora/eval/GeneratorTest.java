@@ -79,7 +79,7 @@ class GeneratorTest {
             List<float[]> batchLogits = new ArrayList<>();
             Generator batched = new Generator(model, prefix);
             int[] counts = new int[prompts.size()];
-            List<Generator.Generation> together = batched.generateAll(prompts, 10, Set.of(), recording(batchLogits),
+            List<Generator.Generation> together = batched.generateAll(prompts, 10, Set.of(), java.util.Collections.nCopies(prompts.size(), recording(batchLogits)),
                     (row, tok) -> ++counts[row] < stopAfter[row]);
 
             assertEquals(single.positions(), batched.positions());
