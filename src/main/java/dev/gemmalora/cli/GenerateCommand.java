@@ -40,7 +40,8 @@ final class GenerateCommand implements Callable<Integer> {
     boolean raw;
 
     @Option(names = "--batch", defaultValue = "4", description = "Prompts answered together: each step reads the weights once"
-            + " for all of them, and each gets the completion it would get alone.")
+            + " for all of them, and each gets the completion it would get alone. Each holds its own KV cache (gemma-2-2b:"
+            + " about 0.2 MB a token), so lower it for very long prompts.")
     int batch;
 
     @Override
