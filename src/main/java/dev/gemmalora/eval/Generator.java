@@ -56,31 +56,16 @@ public final class Generator {
      * output) or when onToken returns false. Returns the new tokens only.
      */
     public List<Integer> generate(int[] prompt, int maxNew, Set<Integer> stopIds, Picker picker, IntPredicate onToken) {
-        int shared = prefix == null ? 0 : prefix.sharedWith(prompt);
-        int[] rest = Arrays.copyOfRange(prompt, shared, prompt.length);
-        KvCache cache = shared > 0 ? prefix.fanOut(1, rest.length + maxNew) : KvCache.forModel(model.config(), 1, prompt.length + maxNew);
-        float[] hidden = model.forward(new int[][] {rest}, null, cache, null);
-        float[] logits = model.logits(hidden, new int[] {rest.length - 1});
-        positions += rest.length;
-        List<Integer> out = new ArrayList<>();
-        while (out.size() < maxNew) {
-            int next = picker.pick(logits);
-            out.add(next);
-            if (stopIds.contains(next) || (onToken != null && !onToken.test(next)) || out.size() == maxNew) {
-                break;
-            }
-            hidden = model.forward(new int[][] {{next}}, null, cache, null);
-            positions++;
-            logits = model.logits(hidden, new int[] {0});
-        }
-        return out;
+        return generateAll(List.of(prompt), maxNew, stopIds, List.of(picker), onToken == null ? null : (row, token) -> onToken.test(token))
+                .get(0).tokens();
     }
 
     /**
      * {@link #generate} for several prompts at once, each with its own picker, each getting the
-     * tokens (and logits) it would get alone. The prompts' tails after the shared prefix run as one batch padded on the right,
-     * whose positions count real tokens only; then every step decodes one token for each
-     * unfinished prompt, and a finished prompt leaves the batch (its cache rows are dropped).
+     * tokens (and logits) it would get alone. The prompts' tails after the shared prefix run as
+     * one batch padded on the right, whose positions count real tokens only; then every step
+     * decodes one token for each unfinished prompt, and a finished prompt leaves the batch (its
+     * cache rows are dropped).
      * Decoding reads every weight once a step: eight prompts decode about twice as many tokens a
      * second as one (the bench's decode_b8 against decode_b1).
      */
