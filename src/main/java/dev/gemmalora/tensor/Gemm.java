@@ -619,7 +619,8 @@ public final class Gemm {
                     int kc = Math.min(KC, cols - k0);
                     long i = ((long) p * cols + k0) * NR;
                     // Tiles of near-equal size (8 tokens as 4 + 4, not 6 + 2, where the 2 cost as much as 4).
-                    // The first tile widens the panel and keeps it; the others read it widened.
+                    // The first tile widens the panel and keeps it; the second (at most STREAM_MAX_TOKENS = 8
+                    // tokens, so at most four) reads it widened with the four-row kernel.
                     int tiles = (tokens + MR - 1) / MR;
                     for (int q = 0, t0 = 0, m; q < tiles; q++, t0 += m) {
                         m = (tokens - t0) / (tiles - q);

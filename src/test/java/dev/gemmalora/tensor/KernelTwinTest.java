@@ -218,8 +218,9 @@ class KernelTwinTest {
     void resultDoesNotDependOnTheBatch(String dtype, int rows, int cols) {
         Random r = new Random(5);
         Weight w = Weight.of(TensorData.ofFloats("w", DType.valueOf(dtype), random(r, rows * cols), rows, cols));
-        // 20 tokens take the packed path; 1, 3 and 6 the one-, four- and six-token streaming kernels
-        // (BF16; one token takes four panels at a time where a task has them, then single panels).
+        // 20 tokens take the packed path; 1, 3 and 6 the one-, four- and six-token streaming kernels,
+        // 8 two four-token tiles, the second on the panel the first widened (BF16; one token takes
+        // four panels at a time where a task has them, then single panels).
         int tokens = 20;
         float[] x = random(r, tokens * cols);
         float[] all = new float[tokens * rows];
@@ -229,7 +230,7 @@ class KernelTwinTest {
             Gemm.matmulT(java.util.Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1, w, one);
             assertArrayEquals(java.util.Arrays.copyOfRange(all, t * rows, (t + 1) * rows), one, "token " + t);
         }
-        for (int few : new int[] {3, 6}) {
+        for (int few : new int[] {3, 6, 8}) {
             float[] some = new float[few * rows];
             Gemm.matmulT(java.util.Arrays.copyOfRange(x, 0, few * cols), few, w, some);
             assertArrayEquals(java.util.Arrays.copyOfRange(all, 0, few * rows), some, few + " tokens");
