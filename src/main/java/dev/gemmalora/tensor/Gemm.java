@@ -3,7 +3,6 @@ package dev.gemmalora.tensor;
 import dev.gemmalora.io.DType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.util.function.IntConsumer;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
@@ -17,15 +16,19 @@ import jdk.incubator.vector.VectorSpecies;
  * weight vector serves six tokens (for a BF16 weight, after the first six, five tokens packed
  * k-major per k-step). With AVX-512's 32 registers the BF16 tiles take two panels at once. With
  * at most 8 tokens of a BF16 weight (decoding, short contexts) panels are instead widened in
- * registers as they stream from memory. Both paths sum each KC block in the same order, so a token's result
- * does not depend on which path or batch computed it.
+ * registers as they stream from memory. Both paths sum each KC block in the same order, so a
+ * token's result does not depend on which path or batch computed it.
+ *
+ * <p>This class holds the entry points and the packed path's blocking; the register tiles are in
+ * {@link PackedKernels}, the kernels that widen BF16 as they read in {@link StreamingKernels}, the
+ * few-token paths in {@link FewTokenGemm} and the writing of tiles into the result in {@link TileStore}.
  */
 public final class Gemm {
     private static final VectorSpecies<Float> F = Simd.F;
     private static final int LANES = Simd.LANES;
-    private static final int MR = 6;
+    static final int MR = 6;
     /**
-     * Tokens per k-step in the packed layout {@link #kernel5} reads ({@link #packFives} for
+     * Tokens per k-step in the packed layout {@link PackedKernels#kernel5} reads ({@link #packFives} for
      * activations, InputGradient for columns of W).
      */
     static final int PACKED = 5;
@@ -34,10 +37,10 @@ public final class Gemm {
      * Columns per kernel call. 512 rather than 256: the tile's load-add-store of y, ~4% of a
      * training step's samples, comes half as often (paired runs at 512 tokens: faster in 7-8 of 10).
      */
-    private static final int KC = 512;
+    static final int KC = 512;
     private static final int NB = 64;
     /**
-     * Whether the five-token kernel takes two panels at a time ({@link #kernel5Pair}): its 20
+     * Whether the five-token kernel takes two panels at a time ({@link PackedKernels#kernel5Pair}): its 20
      * accumulators fit AVX-512's 32 vector registers, not AVX2's 16. Each broadcast token then
      * serves four vectors instead of two; paired runs at 128 tokens: 7% faster on gate, down
      * and lm_head (7-8 of 8).
@@ -51,17 +54,13 @@ public final class Gemm {
      * tokens and the packed path 1.1-1.66x faster at every count from 9 to 16.
      */
     private static final int STREAM_MAX_TOKENS = 8;
-    /** Panels per task on the streaming path. */
-    private static final int STREAM_PANELS = 8;
-    /** Rows widened at once on the few-token path for heap matrices: about 256 KiB of fp32. */
-    private static final int DOT_BLOCK_FLOATS = 64 * 1024;
     /** Multiply-adds below which a GEMM runs on the calling thread: handing it out costs more. */
     private static final long PARALLEL_MIN = 1 << 18;
     /**
      * Floats 0: rows widened on the few-token path, 1: a packer's tmp, 2: the tile, 3: a task's
      * sums, 4: the caller's packed activations, 5: the second tile; segment 0: panels.
      */
-    private static final ThreadScratch SCRATCH = new ThreadScratch(6, 1);
+    static final ThreadScratch SCRATCH = new ThreadScratch(6, 1);
 
     /** Reads n columns of a weight row starting at col0, widened to fp32, into dst[off..]. */
     interface RowSource {
@@ -84,7 +83,7 @@ public final class Gemm {
     public static void matmulT(float[] x, int tokens, Weight w, float[] y) {
         w.data(); // packs the weight on first use, here on the calling thread
         if (tokens <= STREAM_MAX_TOKENS && w.dtype() == DType.BF16) {
-            stream(x, tokens, w, y);
+            FewTokenGemm.stream(x, tokens, w, y);
             return;
         }
         int cols = w.cols();
@@ -115,7 +114,7 @@ public final class Gemm {
 
     private static void matmulT(float[] x, int tokens, int rows, int cols, RowSource src, float[] y, boolean accumulate) {
         if (tokens < 4) {
-            dotPath(x, tokens, rows, cols, src, y, accumulate);
+            FewTokenGemm.dotPath(x, tokens, rows, cols, src, y, accumulate);
             return;
         }
         Packer transposed = (n0, valid, k0, kc, pack, base, tmp) -> {
@@ -244,7 +243,7 @@ public final class Gemm {
         return SCRATCH.floats(2, MR * NR);
     }
 
-    /** The tile of {@link #kernel5Pair}'s second panel, per thread. */
+    /** The tile of {@link PackedKernels#kernel5Pair}'s second panel, per thread. */
     static float[] secondTile() {
         return SCRATCH.floats(5, MR * NR);
     }
@@ -283,26 +282,26 @@ public final class Gemm {
                 int q = 0;
                 for (; PAIRED && q + 2 <= panels; q += 2) {
                     long off = ((long) (o0 / NR + q) * cols + k0) * NR * 2;
-                    stream6Pair(x, tStart * cols + k0, cols, bf16, off, (long) cols * NR * 2, kc, tile, tile2, pack, q * NR * kc, NR * kc);
-                    store(tile, MR, NR, sums, q * NR, NB, first);
-                    store(tile2, MR, NR, sums, (q + 1) * NR, NB, first);
+                    StreamingKernels.stream6Pair(x, tStart * cols + k0, cols, bf16, off, (long) cols * NR * 2, kc, tile, tile2, pack, q * NR * kc, NR * kc);
+                    TileStore.store(tile, MR, NR, sums, q * NR, NB, first);
+                    TileStore.store(tile2, MR, NR, sums, (q + 1) * NR, NB, first);
                 }
                 for (int p = q; p < panels; p++) {
                     long off = ((long) (o0 / NR + p) * cols + k0) * NR * 2;
-                    stream6(x, tStart * cols + k0, cols, MR, bf16, off, kc, tile, pack, p * NR * kc);
-                    store(tile, MR, NR, sums, p * NR, NB, first);
+                    StreamingKernels.stream6(x, tStart * cols + k0, cols, MR, bf16, off, kc, tile, pack, p * NR * kc);
+                    TileStore.store(tile, MR, NR, sums, p * NR, NB, first);
                 }
                 t0 += MR;
                 for (int g = 0; t0 + PACKED <= tokens; g++, t0 += PACKED) {
                     int p = 0;
                     for (; PAIRED && p + 2 <= panels; p += 2) {
-                        kernel5Pair(fives, (g * cols + k0) * PACKED, pack, p * NR * kc, NR * kc, kc, tile, tile2);
-                        store(tile, PACKED, NR, sums, t0 * NB + p * NR, NB, first);
-                        store(tile2, PACKED, NR, sums, t0 * NB + (p + 1) * NR, NB, first);
+                        PackedKernels.kernel5Pair(fives, (g * cols + k0) * PACKED, pack, p * NR * kc, NR * kc, kc, tile, tile2);
+                        TileStore.store(tile, PACKED, NR, sums, t0 * NB + p * NR, NB, first);
+                        TileStore.store(tile2, PACKED, NR, sums, t0 * NB + (p + 1) * NR, NB, first);
                     }
                     for (; p < panels; p++) {
-                        kernel5(fives, (g * cols + k0) * PACKED, pack, p * NR * kc, kc, tile);
-                        store(tile, PACKED, NR, sums, t0 * NB + p * NR, NB, first);
+                        PackedKernels.kernel5(fives, (g * cols + k0) * PACKED, pack, p * NR * kc, kc, tile);
+                        TileStore.store(tile, PACKED, NR, sums, t0 * NB + p * NR, NB, first);
                     }
                 }
             } else {
@@ -314,11 +313,11 @@ public final class Gemm {
                 m = tileRows(tokens - t0);
                 for (int p = 0; p < panels; p++) {
                     if (m > 4) {
-                        kernel6(x, (tStart + t0) * cols + k0, cols, m, pack, p * NR * kc, kc, tile);
+                        PackedKernels.kernel6(x, (tStart + t0) * cols + k0, cols, m, pack, p * NR * kc, kc, tile);
                     } else {
-                        kernel4(x, (tStart + t0) * cols + k0, cols, m, pack, p * NR * kc, kc, tile);
+                        PackedKernels.kernel4(x, (tStart + t0) * cols + k0, cols, m, pack, p * NR * kc, kc, tile);
                     }
-                    store(tile, m, NR, sums, t0 * NB + p * NR, NB, first);
+                    TileStore.store(tile, m, NR, sums, t0 * NB + p * NR, NB, first);
                 }
             }
         }
@@ -339,573 +338,6 @@ public final class Gemm {
         for (int i = 0; i < n; i++) {
             System.arraycopy(src, s0 + i * ss, dst, d0 + i * ds, len);
         }
-    }
-
-    /**
-     * m (1..6) tokens against one packed panel, into tile. With fewer than six tokens the last one
-     * is repeated and the extra results dropped: cheaper than a narrower kernel that would reload
-     * the panel per token. The callers store the tile, so the kernel has no branch of its own: the
-     * full-or-partial test here was compiled for one side first, then deoptimized and the whole
-     * kernel recompiled (JFR: unstable_if), which is one way its speed varied from run to run.
-     */
-    static void kernel6(float[] x, int x0, int xs, int m, MemorySegment pk, long p0, int kc, float[] tile) {
-        FloatVector c00 = FloatVector.zero(F), c01 = FloatVector.zero(F);
-        FloatVector c10 = FloatVector.zero(F), c11 = FloatVector.zero(F);
-        FloatVector c20 = FloatVector.zero(F), c21 = FloatVector.zero(F);
-        FloatVector c30 = FloatVector.zero(F), c31 = FloatVector.zero(F);
-        FloatVector c40 = FloatVector.zero(F), c41 = FloatVector.zero(F);
-        FloatVector c50 = FloatVector.zero(F), c51 = FloatVector.zero(F);
-        int x1 = x0 + Math.min(1, m - 1) * xs;
-        int x2 = x0 + Math.min(2, m - 1) * xs;
-        int x3 = x0 + Math.min(3, m - 1) * xs;
-        int x4 = x0 + Math.min(4, m - 1) * xs;
-        int x5 = x0 + Math.min(5, m - 1) * xs;
-        for (int k = 0; k < kc; k++) {
-            FloatVector b0 = FloatVector.fromMemorySegment(F, pk, (p0 + k * NR) * 4, ByteOrder.LITTLE_ENDIAN);
-            FloatVector b1 = FloatVector.fromMemorySegment(F, pk, (p0 + k * NR + LANES) * 4, ByteOrder.LITTLE_ENDIAN);
-            FloatVector a = FloatVector.broadcast(F, x[x0 + k]);
-            c00 = a.fma(b0, c00);
-            c01 = a.fma(b1, c01);
-            a = FloatVector.broadcast(F, x[x1 + k]);
-            c10 = a.fma(b0, c10);
-            c11 = a.fma(b1, c11);
-            a = FloatVector.broadcast(F, x[x2 + k]);
-            c20 = a.fma(b0, c20);
-            c21 = a.fma(b1, c21);
-            a = FloatVector.broadcast(F, x[x3 + k]);
-            c30 = a.fma(b0, c30);
-            c31 = a.fma(b1, c31);
-            a = FloatVector.broadcast(F, x[x4 + k]);
-            c40 = a.fma(b0, c40);
-            c41 = a.fma(b1, c41);
-            a = FloatVector.broadcast(F, x[x5 + k]);
-            c50 = a.fma(b0, c50);
-            c51 = a.fma(b1, c51);
-        }
-        c00.intoArray(tile, 0);
-        c01.intoArray(tile, LANES);
-        c10.intoArray(tile, NR);
-        c11.intoArray(tile, NR + LANES);
-        c20.intoArray(tile, 2 * NR);
-        c21.intoArray(tile, 2 * NR + LANES);
-        c30.intoArray(tile, 3 * NR);
-        c31.intoArray(tile, 3 * NR + LANES);
-        c40.intoArray(tile, 4 * NR);
-        c41.intoArray(tile, 4 * NR + LANES);
-        c50.intoArray(tile, 5 * NR);
-        c51.intoArray(tile, 5 * NR + LANES);
-    }
-
-    /**
-     * Five tokens, packed k-major from a0 ({@link #packFives}), against one packed panel, into
-     * tile: {@link #kernel6}'s sums for each token. Ten accumulators leave C2 registers to
-     * spare, so it compiles to 23 instructions per 10 FMAs without spilling, where six packed
-     * tokens spilled an accumulator; with its operands in cache it ran 4-12% faster per FMA than
-     * the six-row kernel reading tokens from their rows.
-     */
-    static void kernel5(float[] x, int a0, MemorySegment pk, long p0, int kc, float[] tile) {
-        FloatVector c00 = FloatVector.zero(F), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00;
-        long pb = p0 * 4;
-        for (int i = a0, end = a0 + kc * PACKED; i < end; i += PACKED, pb += 2 * 4 * LANES) {
-            FloatVector b0 = FloatVector.fromMemorySegment(F, pk, pb, ByteOrder.LITTLE_ENDIAN);
-            FloatVector b1 = FloatVector.fromMemorySegment(F, pk, pb + 4 * LANES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector a = FloatVector.broadcast(F, x[i]);
-            c00 = a.fma(b0, c00);
-            c01 = a.fma(b1, c01);
-            a = FloatVector.broadcast(F, x[i + 1]);
-            c10 = a.fma(b0, c10);
-            c11 = a.fma(b1, c11);
-            a = FloatVector.broadcast(F, x[i + 2]);
-            c20 = a.fma(b0, c20);
-            c21 = a.fma(b1, c21);
-            a = FloatVector.broadcast(F, x[i + 3]);
-            c30 = a.fma(b0, c30);
-            c31 = a.fma(b1, c31);
-            a = FloatVector.broadcast(F, x[i + 4]);
-            c40 = a.fma(b0, c40);
-            c41 = a.fma(b1, c41);
-        }
-        c00.intoArray(tile, 0);
-        c01.intoArray(tile, LANES);
-        c10.intoArray(tile, NR);
-        c11.intoArray(tile, NR + LANES);
-        c20.intoArray(tile, 2 * NR);
-        c21.intoArray(tile, 2 * NR + LANES);
-        c30.intoArray(tile, 3 * NR);
-        c31.intoArray(tile, 3 * NR + LANES);
-        c40.intoArray(tile, 4 * NR);
-        c41.intoArray(tile, 4 * NR + LANES);
-    }
-
-    /**
-     * {@link #kernel5} on two panels at once, the second `next` floats after the first: each
-     * broadcast token meets four vectors. Its sums go to tile and tile2.
-     */
-    static void kernel5Pair(float[] x, int a0, MemorySegment pk, long p0, long next, int kc, float[] tile, float[] tile2) {
-        FloatVector c00 = FloatVector.zero(F), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
-        FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00, c31 = c00, c32 = c00, c33 = c00;
-        FloatVector c40 = c00, c41 = c00, c42 = c00, c43 = c00;
-        long pb = p0 * 4;
-        long qb = (p0 + next) * 4;
-        for (int i = a0, end = a0 + kc * PACKED; i < end; i += PACKED, pb += 2 * 4 * LANES, qb += 2 * 4 * LANES) {
-            FloatVector b0 = FloatVector.fromMemorySegment(F, pk, pb, ByteOrder.LITTLE_ENDIAN);
-            FloatVector b1 = FloatVector.fromMemorySegment(F, pk, pb + 4 * LANES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector b2 = FloatVector.fromMemorySegment(F, pk, qb, ByteOrder.LITTLE_ENDIAN);
-            FloatVector b3 = FloatVector.fromMemorySegment(F, pk, qb + 4 * LANES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector a = FloatVector.broadcast(F, x[i]);
-            c00 = a.fma(b0, c00);
-            c01 = a.fma(b1, c01);
-            c02 = a.fma(b2, c02);
-            c03 = a.fma(b3, c03);
-            a = FloatVector.broadcast(F, x[i + 1]);
-            c10 = a.fma(b0, c10);
-            c11 = a.fma(b1, c11);
-            c12 = a.fma(b2, c12);
-            c13 = a.fma(b3, c13);
-            a = FloatVector.broadcast(F, x[i + 2]);
-            c20 = a.fma(b0, c20);
-            c21 = a.fma(b1, c21);
-            c22 = a.fma(b2, c22);
-            c23 = a.fma(b3, c23);
-            a = FloatVector.broadcast(F, x[i + 3]);
-            c30 = a.fma(b0, c30);
-            c31 = a.fma(b1, c31);
-            c32 = a.fma(b2, c32);
-            c33 = a.fma(b3, c33);
-            a = FloatVector.broadcast(F, x[i + 4]);
-            c40 = a.fma(b0, c40);
-            c41 = a.fma(b1, c41);
-            c42 = a.fma(b2, c42);
-            c43 = a.fma(b3, c43);
-        }
-        c00.intoArray(tile, 0);
-        c01.intoArray(tile, LANES);
-        c10.intoArray(tile, NR);
-        c11.intoArray(tile, NR + LANES);
-        c20.intoArray(tile, 2 * NR);
-        c21.intoArray(tile, 2 * NR + LANES);
-        c30.intoArray(tile, 3 * NR);
-        c31.intoArray(tile, 3 * NR + LANES);
-        c40.intoArray(tile, 4 * NR);
-        c41.intoArray(tile, 4 * NR + LANES);
-        c02.intoArray(tile2, 0);
-        c03.intoArray(tile2, LANES);
-        c12.intoArray(tile2, NR);
-        c13.intoArray(tile2, NR + LANES);
-        c22.intoArray(tile2, 2 * NR);
-        c23.intoArray(tile2, 2 * NR + LANES);
-        c32.intoArray(tile2, 3 * NR);
-        c33.intoArray(tile2, 3 * NR + LANES);
-        c42.intoArray(tile2, 4 * NR);
-        c43.intoArray(tile2, 4 * NR + LANES);
-    }
-
-    /**
-     * m (1..4) tokens against one packed panel, into tile: {@link #kernel6}'s sums with a third
-     * fewer accumulators, for the tokens left past the last whole tile.
-     */
-    static void kernel4(float[] x, int x0, int xs, int m, MemorySegment pk, long p0, int kc, float[] tile) {
-        FloatVector c00 = FloatVector.zero(F), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-        int x1 = x0 + Math.min(1, m - 1) * xs;
-        int x2 = x0 + Math.min(2, m - 1) * xs;
-        int x3 = x0 + (m - 1) * xs;
-        for (int k = 0; k < kc; k++) {
-            FloatVector b0 = FloatVector.fromMemorySegment(F, pk, (p0 + k * NR) * 4, ByteOrder.LITTLE_ENDIAN);
-            FloatVector b1 = FloatVector.fromMemorySegment(F, pk, (p0 + k * NR + LANES) * 4, ByteOrder.LITTLE_ENDIAN);
-            FloatVector a = FloatVector.broadcast(F, x[x0 + k]);
-            c00 = a.fma(b0, c00);
-            c01 = a.fma(b1, c01);
-            a = FloatVector.broadcast(F, x[x1 + k]);
-            c10 = a.fma(b0, c10);
-            c11 = a.fma(b1, c11);
-            a = FloatVector.broadcast(F, x[x2 + k]);
-            c20 = a.fma(b0, c20);
-            c21 = a.fma(b1, c21);
-            a = FloatVector.broadcast(F, x[x3 + k]);
-            c30 = a.fma(b0, c30);
-            c31 = a.fma(b1, c31);
-        }
-        c00.intoArray(tile, 0);
-        c01.intoArray(tile, LANES);
-        c10.intoArray(tile, NR);
-        c11.intoArray(tile, NR + LANES);
-        c20.intoArray(tile, 2 * NR);
-        c21.intoArray(tile, 2 * NR + LANES);
-        c30.intoArray(tile, 3 * NR);
-        c31.intoArray(tile, 3 * NR + LANES);
-    }
-
-    /** The first m rows and `valid` columns of a tile into y (adding unless first). */
-    static void store(float[] tile, int m, int valid, float[] y, int y0, int ys, boolean first) {
-        if (valid == NR) {
-            storeFullTile(tile, m, y, y0, ys, first);
-        } else {
-            storeTile(tile, m, valid, y, y0, ys, first);
-        }
-    }
-
-    /**
-     * The first m rows of a tile, all NR columns, into y. Kept out of the kernel: inlined there,
-     * the loads of y for the add were left as calls that box their vectors (the kernel had used up
-     * C2's inlining budget). Not folded into {@link #storeTile}: with its variable column bound
-     * that took 8% of a training step.
-     */
-    private static void storeFullTile(float[] tile, int m, float[] y, int y0, int ys, boolean first) {
-        for (int i = 0; i < m; i++) {
-            for (int h = 0; h < NR; h += LANES) {
-                FloatVector c = FloatVector.fromArray(F, tile, i * NR + h);
-                int off = y0 + i * ys + h;
-                if (first) {
-                    c.intoArray(y, off);
-                } else {
-                    c.add(FloatVector.fromArray(F, y, off)).intoArray(y, off);
-                }
-            }
-        }
-    }
-
-    /**
-     * The first m token rows and `valid` columns of an NR-wide tile into y (adding unless first):
-     * whole vectors where they fit (the last token tile of a batch, LoRA's 8-row factors), the rest
-     * by element. For one token, valid may reach 4 NR: four panels' results side by side.
-     */
-    private static void storeTile(float[] tile, int m, int valid, float[] y, int y0, int ys, boolean first) {
-        for (int i = 0; i < m; i++) {
-            int r = 0;
-            for (; r + LANES <= valid; r += LANES) {
-                FloatVector c = FloatVector.fromArray(F, tile, i * NR + r);
-                int off = y0 + i * ys + r;
-                if (first) {
-                    c.intoArray(y, off);
-                } else {
-                    c.add(FloatVector.fromArray(F, y, off)).intoArray(y, off);
-                }
-            }
-            for (; r < valid; r++) {
-                int o = y0 + i * ys + r;
-                y[o] = first ? tile[i * NR + r] : tile[i * NR + r] + y[o];
-            }
-        }
-    }
-
-    /**
-     * Few tokens, BF16: each KC block of a panel is read from memory once, widened in registers and
-     * used for every token while it sits in L1, so reading the weights overlaps the arithmetic.
-     */
-    private static void stream(float[] x, int tokens, Weight w, float[] y) {
-        int rows = w.rows();
-        int cols = w.cols();
-        checkSizes(x, tokens, cols, y, rows);
-        int panels = Weight.panels(rows);
-        MemorySegment seg = w.data();
-        Parallel.forRange((panels + STREAM_PANELS - 1) / STREAM_PANELS, b -> {
-            float[] tile = tile();
-            MemorySegment widened = SCRATCH.aligned(0, NR * KC);
-            int end = Math.min(panels, (b + 1) * STREAM_PANELS);
-            int p = b * STREAM_PANELS;
-            if (tokens == 1) {
-                for (; p + 4 <= end; p += 4) {
-                    for (int k0 = 0; k0 < cols; k0 += KC) {
-                        long i = ((long) p * cols + k0) * NR;
-                        stream1FourPanels(x, k0, seg, i * 2, (long) cols * NR * 2, Math.min(KC, cols - k0), tile);
-                        storeTile(tile, 1, Math.min(4 * NR, rows - p * NR), y, p * NR, rows, k0 == 0);
-                    }
-                }
-            }
-            for (; p < end; p++) {
-                int valid = Math.min(NR, rows - p * NR);
-                for (int k0 = 0; k0 < cols; k0 += KC) {
-                    int kc = Math.min(KC, cols - k0);
-                    long i = ((long) p * cols + k0) * NR;
-                    // Tiles of near-equal size (8 tokens as 4 + 4, not 6 + 2, where the 2 cost as much as 4).
-                    // The first tile widens the panel and keeps it; the second (at most STREAM_MAX_TOKENS = 8
-                    // tokens, so at most four) reads it widened with the four-row kernel.
-                    int tiles = (tokens + MR - 1) / MR;
-                    for (int q = 0, t0 = 0, m; q < tiles; q++, t0 += m) {
-                        m = (tokens - t0) / (tiles - q);
-                        if (q > 0) {
-                            kernel4(x, t0 * cols + k0, cols, m, widened, 0, kc, tile);
-                        } else if (m > 4) {
-                            stream6(x, t0 * cols + k0, cols, m, seg, i * 2, kc, tile, widened, 0);
-                        } else if (m > 1) {
-                            stream4(x, t0 * cols + k0, cols, m, seg, i * 2, kc, tile, tiles > 1, widened, 0);
-                        } else {
-                            stream1(x, t0 * cols + k0, seg, i * 2, kc, tile);
-                        }
-                        storeTile(tile, m, valid, y, t0 * rows + p * NR, rows, k0 == 0);
-                    }
-                }
-            }
-        });
-    }
-
-    /**
-     * m (5..6) tokens against kc columns of a BF16 panel from byte offset off, summed as
-     * {@link #kernel6} sums, into tile; the widened panel is also stored to pack from float index
-     * p0, for {@link #kernel6} to reuse (decoding has no use for it and writes it to scratch: two
-     * stores per column cost nothing next to reading the weights). The kernels take the bare
-     * segment: reaching it through the Weight (a dtype test per load) measured a third slower.
-     */
-    private static void stream6(float[] x, int x0, int xs, int m, MemorySegment w, long off, int kc, float[] tile,
-                                   MemorySegment pack, long p0) {
-        FloatVector c00 = FloatVector.zero(F), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-        int x1 = x0 + xs;
-        int x2 = x1 + xs;
-        int x3 = x2 + xs;
-        int x4 = x3 + xs;
-        int x5 = x0 + (m - 1) * xs;
-        for (int k = 0; k < kc; k++, off += 2 * NR) {
-            FloatVector b0 = Widen.bf16(w, off);
-            FloatVector b1 = Widen.bf16(w, off + 2 * LANES);
-            b0.intoMemorySegment(pack, (p0 + k * NR) * 4, ByteOrder.LITTLE_ENDIAN);
-            b1.intoMemorySegment(pack, (p0 + k * NR + LANES) * 4, ByteOrder.LITTLE_ENDIAN);
-            FloatVector a = FloatVector.broadcast(F, x[x0 + k]);
-            c00 = a.fma(b0, c00);
-            c01 = a.fma(b1, c01);
-            a = FloatVector.broadcast(F, x[x1 + k]);
-            c10 = a.fma(b0, c10);
-            c11 = a.fma(b1, c11);
-            a = FloatVector.broadcast(F, x[x2 + k]);
-            c20 = a.fma(b0, c20);
-            c21 = a.fma(b1, c21);
-            a = FloatVector.broadcast(F, x[x3 + k]);
-            c30 = a.fma(b0, c30);
-            c31 = a.fma(b1, c31);
-            a = FloatVector.broadcast(F, x[x4 + k]);
-            c40 = a.fma(b0, c40);
-            c41 = a.fma(b1, c41);
-            a = FloatVector.broadcast(F, x[x5 + k]);
-            c50 = a.fma(b0, c50);
-            c51 = a.fma(b1, c51);
-        }
-        c00.intoArray(tile, 0);
-        c01.intoArray(tile, LANES);
-        c10.intoArray(tile, NR);
-        c11.intoArray(tile, NR + LANES);
-        c20.intoArray(tile, 2 * NR);
-        c21.intoArray(tile, 2 * NR + LANES);
-        c30.intoArray(tile, 3 * NR);
-        c31.intoArray(tile, 3 * NR + LANES);
-        c40.intoArray(tile, 4 * NR);
-        c41.intoArray(tile, 4 * NR + LANES);
-        c50.intoArray(tile, 5 * NR);
-        c51.intoArray(tile, 5 * NR + LANES);
-    }
-
-    /**
-     * {@link #stream6} for six tokens on two panels at once (the second nextBytes after the first
-     * in the weight, and next floats after the first in pack): 24 accumulators, for AVX-512.
-     * Paired runs at 128 tokens: 4-5% faster than two {@link #stream6} calls (8 of 8 on gate and
-     * lm_head). The tiles are stored here, not through a helper taking the accumulators: that
-     * helper was not inlined, boxed its twelve vectors and halved the GEMM's speed.
-     */
-    private static void stream6Pair(float[] x, int x0, int xs, MemorySegment w, long off, long nextBytes, int kc, float[] tile,
-                                    float[] tile2, MemorySegment pack, long p0, long next) {
-        FloatVector c00 = FloatVector.zero(F), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
-        FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00, c31 = c00, c32 = c00, c33 = c00;
-        FloatVector c40 = c00, c41 = c00, c42 = c00, c43 = c00, c50 = c00, c51 = c00, c52 = c00, c53 = c00;
-        int x1 = x0 + xs;
-        int x2 = x1 + xs;
-        int x3 = x2 + xs;
-        int x4 = x3 + xs;
-        int x5 = x4 + xs;
-        long off2 = off + nextBytes;
-        long pb = p0 * 4;
-        long qb = (p0 + next) * 4;
-        for (int k = 0; k < kc; k++, off += 2 * NR, off2 += 2 * NR, pb += 4 * NR, qb += 4 * NR) {
-            FloatVector b0 = Widen.bf16(w, off);
-            FloatVector b1 = Widen.bf16(w, off + 2 * LANES);
-            FloatVector b2 = Widen.bf16(w, off2);
-            FloatVector b3 = Widen.bf16(w, off2 + 2 * LANES);
-            b0.intoMemorySegment(pack, pb, ByteOrder.LITTLE_ENDIAN);
-            b1.intoMemorySegment(pack, pb + 4 * LANES, ByteOrder.LITTLE_ENDIAN);
-            b2.intoMemorySegment(pack, qb, ByteOrder.LITTLE_ENDIAN);
-            b3.intoMemorySegment(pack, qb + 4 * LANES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector a = FloatVector.broadcast(F, x[x0 + k]);
-            c00 = a.fma(b0, c00);
-            c01 = a.fma(b1, c01);
-            c02 = a.fma(b2, c02);
-            c03 = a.fma(b3, c03);
-            a = FloatVector.broadcast(F, x[x1 + k]);
-            c10 = a.fma(b0, c10);
-            c11 = a.fma(b1, c11);
-            c12 = a.fma(b2, c12);
-            c13 = a.fma(b3, c13);
-            a = FloatVector.broadcast(F, x[x2 + k]);
-            c20 = a.fma(b0, c20);
-            c21 = a.fma(b1, c21);
-            c22 = a.fma(b2, c22);
-            c23 = a.fma(b3, c23);
-            a = FloatVector.broadcast(F, x[x3 + k]);
-            c30 = a.fma(b0, c30);
-            c31 = a.fma(b1, c31);
-            c32 = a.fma(b2, c32);
-            c33 = a.fma(b3, c33);
-            a = FloatVector.broadcast(F, x[x4 + k]);
-            c40 = a.fma(b0, c40);
-            c41 = a.fma(b1, c41);
-            c42 = a.fma(b2, c42);
-            c43 = a.fma(b3, c43);
-            a = FloatVector.broadcast(F, x[x5 + k]);
-            c50 = a.fma(b0, c50);
-            c51 = a.fma(b1, c51);
-            c52 = a.fma(b2, c52);
-            c53 = a.fma(b3, c53);
-        }
-        c00.intoArray(tile, 0);
-        c01.intoArray(tile, LANES);
-        c10.intoArray(tile, NR);
-        c11.intoArray(tile, NR + LANES);
-        c20.intoArray(tile, 2 * NR);
-        c21.intoArray(tile, 2 * NR + LANES);
-        c30.intoArray(tile, 3 * NR);
-        c31.intoArray(tile, 3 * NR + LANES);
-        c40.intoArray(tile, 4 * NR);
-        c41.intoArray(tile, 4 * NR + LANES);
-        c50.intoArray(tile, 5 * NR);
-        c51.intoArray(tile, 5 * NR + LANES);
-        c02.intoArray(tile2, 0);
-        c03.intoArray(tile2, LANES);
-        c12.intoArray(tile2, NR);
-        c13.intoArray(tile2, NR + LANES);
-        c22.intoArray(tile2, 2 * NR);
-        c23.intoArray(tile2, 2 * NR + LANES);
-        c32.intoArray(tile2, 3 * NR);
-        c33.intoArray(tile2, 3 * NR + LANES);
-        c42.intoArray(tile2, 4 * NR);
-        c43.intoArray(tile2, 4 * NR + LANES);
-        c52.intoArray(tile2, 5 * NR);
-        c53.intoArray(tile2, 5 * NR + LANES);
-    }
-
-    /** One token against one panel: the panels of a task left over after {@link #stream1FourPanels}. */
-    private static void stream1(float[] x, int x0, MemorySegment w, long off, int kc, float[] tile) {
-        FloatVector c0 = FloatVector.zero(F);
-        FloatVector c1 = c0;
-        for (int k = 0; k < kc; k++, off += 2 * NR) {
-            FloatVector a = FloatVector.broadcast(F, x[x0 + k]);
-            c0 = a.fma(Widen.bf16(w, off), c0);
-            c1 = a.fma(Widen.bf16(w, off + 2 * LANES), c1);
-        }
-        c0.intoArray(tile, 0);
-        c1.intoArray(tile, LANES);
-    }
-
-    /**
-     * One token against four panels, the row at panelBytes from each one's start: the same sums as
-     * {@link #stream1}, eight of them in flight. With two, each FMA waited for the last one and
-     * decoding read its weights at 17-21 GB/s where memory gives 25-29; with eight it keeps up.
-     */
-    private static void stream1FourPanels(float[] x, int x0, MemorySegment w, long off, long panelBytes, int kc, float[] tile) {
-        FloatVector c0 = FloatVector.zero(F);
-        FloatVector c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
-        long o1 = off + panelBytes;
-        long o2 = o1 + panelBytes;
-        long o3 = o2 + panelBytes;
-        for (int k = 0; k < kc; k++, off += 2 * NR, o1 += 2 * NR, o2 += 2 * NR, o3 += 2 * NR) {
-            FloatVector a = FloatVector.broadcast(F, x[x0 + k]);
-            c0 = a.fma(Widen.bf16(w, off), c0);
-            c1 = a.fma(Widen.bf16(w, off + 2 * LANES), c1);
-            c2 = a.fma(Widen.bf16(w, o1), c2);
-            c3 = a.fma(Widen.bf16(w, o1 + 2 * LANES), c3);
-            c4 = a.fma(Widen.bf16(w, o2), c4);
-            c5 = a.fma(Widen.bf16(w, o2 + 2 * LANES), c5);
-            c6 = a.fma(Widen.bf16(w, o3), c6);
-            c7 = a.fma(Widen.bf16(w, o3 + 2 * LANES), c7);
-        }
-        c0.intoArray(tile, 0);
-        c1.intoArray(tile, LANES);
-        c2.intoArray(tile, NR);
-        c3.intoArray(tile, NR + LANES);
-        c4.intoArray(tile, 2 * NR);
-        c5.intoArray(tile, 2 * NR + LANES);
-        c6.intoArray(tile, 3 * NR);
-        c7.intoArray(tile, 3 * NR + LANES);
-    }
-
-    /**
-     * m (2..4) tokens: {@link #stream6}'s sums with a third fewer accumulators; with keep, the
-     * widened panel is also stored to pack from p0 for a second tile. Only then: at four tokens
-     * the stores cost 12-17% (paired runs, gate projection).
-     */
-    private static void stream4(float[] x, int x0, int xs, int m, MemorySegment w, long off, int kc, float[] tile,
-                                boolean keep, MemorySegment pack, long p0) {
-        FloatVector c00 = FloatVector.zero(F), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-        int x1 = x0 + Math.min(1, m - 1) * xs;
-        int x2 = x0 + Math.min(2, m - 1) * xs;
-        int x3 = x0 + (m - 1) * xs;
-        for (int k = 0; k < kc; k++, off += 2 * NR) {
-            FloatVector b0 = Widen.bf16(w, off);
-            FloatVector b1 = Widen.bf16(w, off + 2 * LANES);
-            if (keep) {
-                b0.intoMemorySegment(pack, (p0 + k * NR) * 4, ByteOrder.LITTLE_ENDIAN);
-                b1.intoMemorySegment(pack, (p0 + k * NR + LANES) * 4, ByteOrder.LITTLE_ENDIAN);
-            }
-            FloatVector a = FloatVector.broadcast(F, x[x0 + k]);
-            c00 = a.fma(b0, c00);
-            c01 = a.fma(b1, c01);
-            a = FloatVector.broadcast(F, x[x1 + k]);
-            c10 = a.fma(b0, c10);
-            c11 = a.fma(b1, c11);
-            a = FloatVector.broadcast(F, x[x2 + k]);
-            c20 = a.fma(b0, c20);
-            c21 = a.fma(b1, c21);
-            a = FloatVector.broadcast(F, x[x3 + k]);
-            c30 = a.fma(b0, c30);
-            c31 = a.fma(b1, c31);
-        }
-        c00.intoArray(tile, 0);
-        c01.intoArray(tile, LANES);
-        c10.intoArray(tile, NR);
-        c11.intoArray(tile, NR + LANES);
-        c20.intoArray(tile, 2 * NR);
-        c21.intoArray(tile, 2 * NR + LANES);
-        c30.intoArray(tile, 3 * NR);
-        c31.intoArray(tile, 3 * NR + LANES);
-    }
-
-    /**
-     * Few tokens: each weight row is widened once and dotted with every token (added to y or
-     * stored), in the packed kernels' order ({@link #kernelOrderDot}).
-     */
-    private static void dotPath(float[] x, int tokens, int rows, int cols, RowSource src, float[] y, boolean accumulate) {
-        checkSizes(x, tokens, cols, y, rows);
-        int rb = Math.max(1, Math.min(rows, DOT_BLOCK_FLOATS / cols));
-        int blocks = (rows + rb - 1) / rb;
-        Parallel.forRange(blocks, b -> {
-            int o0 = b * rb;
-            int n = Math.min(rb, rows - o0);
-            float[] ws = SCRATCH.floats(0, n * cols);
-            for (int r = 0; r < n; r++) {
-                src.read(o0 + r, 0, cols, ws, r * cols);
-            }
-            for (int t = 0; t < tokens; t++) {
-                for (int r = 0; r < n; r++) {
-                    int at = t * rows + o0 + r;
-                    y[at] = kernelOrderDot(x, t * cols, ws, r * cols, cols, y[at], accumulate);
-                }
-            }
-        });
-    }
-
-    /**
-     * One output as the packed kernels sum it: a fused multiply-add chain over each KC block in
-     * k order, the blocks then added in turn (to y when accumulating). A token's result is then the
-     * same whether it came with few tokens or many: with a LoRA adapter, prompts decoded together
-     * get what each gets alone (a lane-split dot differed in the last bit).
-     */
-    private static float kernelOrderDot(float[] x, int x0, float[] w, int w0, int n, float y, boolean accumulate) {
-        float sum = y;
-        for (int k0 = 0; k0 < n; k0 += KC) {
-            float s = 0f;
-            for (int k = k0, end = Math.min(n, k0 + KC); k < end; k++) {
-                s = Math.fma(x[x0 + k], w[w0 + k], s);
-            }
-            sum = k0 == 0 && !accumulate ? s : sum + s;
-        }
-        return sum;
     }
 
     /**

@@ -112,17 +112,17 @@ final class InputGradient {
                 long p0 = ((long) tp * kbLen + k0) * NR;
                 int panelTiles = (b * tPanels + tp) * NC * NR;
                 for (int c = 0; c < nc; c += MR) {
-                    Gemm.kernel5Pair(a, c * kc, dyT, p0, (long) kbLen * NR, kc, tile, tile2);
-                    Gemm.store(tile, Math.min(MR, nc - c), NR, dxT, panelTiles + c * NR, NR, first);
-                    Gemm.store(tile2, Math.min(MR, nc - c), NR, dxT, panelTiles + (NC + c) * NR, NR, first);
+                    PackedKernels.kernel5Pair(a, c * kc, dyT, p0, (long) kbLen * NR, kc, tile, tile2);
+                    TileStore.store(tile, Math.min(MR, nc - c), NR, dxT, panelTiles + c * NR, NR, first);
+                    TileStore.store(tile2, Math.min(MR, nc - c), NR, dxT, panelTiles + (NC + c) * NR, NR, first);
                 }
             }
             for (; tp < tPanels; tp++) {
                 long p0 = ((long) tp * kbLen + k0) * NR;
                 int panelTiles = (b * tPanels + tp) * NC * NR;
                 for (int c = 0; c < nc; c += MR) {
-                    Gemm.kernel5(a, c * kc, dyT, p0, kc, tile);
-                    Gemm.store(tile, Math.min(MR, nc - c), NR, dxT, panelTiles + c * NR, NR, first);
+                    PackedKernels.kernel5(a, c * kc, dyT, p0, kc, tile);
+                    TileStore.store(tile, Math.min(MR, nc - c), NR, dxT, panelTiles + c * NR, NR, first);
                 }
             }
         }

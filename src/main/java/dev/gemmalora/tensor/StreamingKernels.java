@@ -1,0 +1,247 @@
+package dev.gemmalora.tensor;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Kernels that widen a BF16 panel in registers as they read it from the memory-mapped weight, so
+ * that reading the weights overlaps the arithmetic: the first token tile of the packed path (which
+ * also stores the widened panel for the other tiles) and the few-token path of decoding. Each sums
+ * in the order of {@link PackedKernels}, so a token's result does not depend on the path.
+ */
+final class StreamingKernels {
+    private static final VectorSpecies<Float> F = Simd.F;
+    private static final int LANES = Simd.LANES;
+    private static final int NR = Weight.PANEL;
+
+    private StreamingKernels() {
+    }
+
+    /**
+     * m (5..6) tokens against kc columns of a BF16 panel from byte offset off, summed as
+     * {@link PackedKernels#kernel6} sums, into tile; the widened panel is also stored to pack from float index
+     * p0, for {@link PackedKernels#kernel6} to reuse (decoding has no use for it and writes it to scratch: two
+     * stores per column cost nothing next to reading the weights). The kernels take the bare
+     * segment: reaching it through the Weight (a dtype test per load) measured a third slower.
+     */
+    static void stream6(float[] x, int x0, int xs, int m, MemorySegment w, long off, int kc, float[] tile,
+                                   MemorySegment pack, long p0) {
+        FloatVector c00 = FloatVector.zero(F), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+        int x1 = x0 + xs;
+        int x2 = x1 + xs;
+        int x3 = x2 + xs;
+        int x4 = x3 + xs;
+        int x5 = x0 + (m - 1) * xs;
+        for (int k = 0; k < kc; k++, off += 2 * NR) {
+            FloatVector b0 = Widen.bf16(w, off);
+            FloatVector b1 = Widen.bf16(w, off + 2 * LANES);
+            b0.intoMemorySegment(pack, (p0 + k * NR) * 4, ByteOrder.LITTLE_ENDIAN);
+            b1.intoMemorySegment(pack, (p0 + k * NR + LANES) * 4, ByteOrder.LITTLE_ENDIAN);
+            FloatVector a = FloatVector.broadcast(F, x[x0 + k]);
+            c00 = a.fma(b0, c00);
+            c01 = a.fma(b1, c01);
+            a = FloatVector.broadcast(F, x[x1 + k]);
+            c10 = a.fma(b0, c10);
+            c11 = a.fma(b1, c11);
+            a = FloatVector.broadcast(F, x[x2 + k]);
+            c20 = a.fma(b0, c20);
+            c21 = a.fma(b1, c21);
+            a = FloatVector.broadcast(F, x[x3 + k]);
+            c30 = a.fma(b0, c30);
+            c31 = a.fma(b1, c31);
+            a = FloatVector.broadcast(F, x[x4 + k]);
+            c40 = a.fma(b0, c40);
+            c41 = a.fma(b1, c41);
+            a = FloatVector.broadcast(F, x[x5 + k]);
+            c50 = a.fma(b0, c50);
+            c51 = a.fma(b1, c51);
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, LANES);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + LANES);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + LANES);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + LANES);
+        c40.intoArray(tile, 4 * NR);
+        c41.intoArray(tile, 4 * NR + LANES);
+        c50.intoArray(tile, 5 * NR);
+        c51.intoArray(tile, 5 * NR + LANES);
+    }
+
+    /**
+     * {@link #stream6} for six tokens on two panels at once (the second nextBytes after the first
+     * in the weight, and next floats after the first in pack): 24 accumulators, for AVX-512.
+     * Paired runs at 128 tokens: 4-5% faster than two {@link #stream6} calls (8 of 8 on gate and
+     * lm_head). The tiles are stored here, not through a helper taking the accumulators: that
+     * helper was not inlined, boxed its twelve vectors and halved the GEMM's speed.
+     */
+    static void stream6Pair(float[] x, int x0, int xs, MemorySegment w, long off, long nextBytes, int kc, float[] tile,
+                                    float[] tile2, MemorySegment pack, long p0, long next) {
+        FloatVector c00 = FloatVector.zero(F), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+        FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+        FloatVector c40 = c00, c41 = c00, c42 = c00, c43 = c00, c50 = c00, c51 = c00, c52 = c00, c53 = c00;
+        int x1 = x0 + xs;
+        int x2 = x1 + xs;
+        int x3 = x2 + xs;
+        int x4 = x3 + xs;
+        int x5 = x4 + xs;
+        long off2 = off + nextBytes;
+        long pb = p0 * 4;
+        long qb = (p0 + next) * 4;
+        for (int k = 0; k < kc; k++, off += 2 * NR, off2 += 2 * NR, pb += 4 * NR, qb += 4 * NR) {
+            FloatVector b0 = Widen.bf16(w, off);
+            FloatVector b1 = Widen.bf16(w, off + 2 * LANES);
+            FloatVector b2 = Widen.bf16(w, off2);
+            FloatVector b3 = Widen.bf16(w, off2 + 2 * LANES);
+            b0.intoMemorySegment(pack, pb, ByteOrder.LITTLE_ENDIAN);
+            b1.intoMemorySegment(pack, pb + 4 * LANES, ByteOrder.LITTLE_ENDIAN);
+            b2.intoMemorySegment(pack, qb, ByteOrder.LITTLE_ENDIAN);
+            b3.intoMemorySegment(pack, qb + 4 * LANES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector a = FloatVector.broadcast(F, x[x0 + k]);
+            c00 = a.fma(b0, c00);
+            c01 = a.fma(b1, c01);
+            c02 = a.fma(b2, c02);
+            c03 = a.fma(b3, c03);
+            a = FloatVector.broadcast(F, x[x1 + k]);
+            c10 = a.fma(b0, c10);
+            c11 = a.fma(b1, c11);
+            c12 = a.fma(b2, c12);
+            c13 = a.fma(b3, c13);
+            a = FloatVector.broadcast(F, x[x2 + k]);
+            c20 = a.fma(b0, c20);
+            c21 = a.fma(b1, c21);
+            c22 = a.fma(b2, c22);
+            c23 = a.fma(b3, c23);
+            a = FloatVector.broadcast(F, x[x3 + k]);
+            c30 = a.fma(b0, c30);
+            c31 = a.fma(b1, c31);
+            c32 = a.fma(b2, c32);
+            c33 = a.fma(b3, c33);
+            a = FloatVector.broadcast(F, x[x4 + k]);
+            c40 = a.fma(b0, c40);
+            c41 = a.fma(b1, c41);
+            c42 = a.fma(b2, c42);
+            c43 = a.fma(b3, c43);
+            a = FloatVector.broadcast(F, x[x5 + k]);
+            c50 = a.fma(b0, c50);
+            c51 = a.fma(b1, c51);
+            c52 = a.fma(b2, c52);
+            c53 = a.fma(b3, c53);
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, LANES);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + LANES);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + LANES);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + LANES);
+        c40.intoArray(tile, 4 * NR);
+        c41.intoArray(tile, 4 * NR + LANES);
+        c50.intoArray(tile, 5 * NR);
+        c51.intoArray(tile, 5 * NR + LANES);
+        c02.intoArray(tile2, 0);
+        c03.intoArray(tile2, LANES);
+        c12.intoArray(tile2, NR);
+        c13.intoArray(tile2, NR + LANES);
+        c22.intoArray(tile2, 2 * NR);
+        c23.intoArray(tile2, 2 * NR + LANES);
+        c32.intoArray(tile2, 3 * NR);
+        c33.intoArray(tile2, 3 * NR + LANES);
+        c42.intoArray(tile2, 4 * NR);
+        c43.intoArray(tile2, 4 * NR + LANES);
+        c52.intoArray(tile2, 5 * NR);
+        c53.intoArray(tile2, 5 * NR + LANES);
+    }
+
+    /** One token against one panel: the panels of a task left over after {@link #stream1FourPanels}. */
+    static void stream1(float[] x, int x0, MemorySegment w, long off, int kc, float[] tile) {
+        FloatVector c0 = FloatVector.zero(F);
+        FloatVector c1 = c0;
+        for (int k = 0; k < kc; k++, off += 2 * NR) {
+            FloatVector a = FloatVector.broadcast(F, x[x0 + k]);
+            c0 = a.fma(Widen.bf16(w, off), c0);
+            c1 = a.fma(Widen.bf16(w, off + 2 * LANES), c1);
+        }
+        c0.intoArray(tile, 0);
+        c1.intoArray(tile, LANES);
+    }
+
+    /**
+     * One token against four panels, the row at panelBytes from each one's start: the same sums as
+     * {@link #stream1}, eight of them in flight. With two, each FMA waited for the last one and
+     * decoding read its weights at 17-21 GB/s where memory gives 25-29; with eight it keeps up.
+     */
+    static void stream1FourPanels(float[] x, int x0, MemorySegment w, long off, long panelBytes, int kc, float[] tile) {
+        FloatVector c0 = FloatVector.zero(F);
+        FloatVector c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+        long o1 = off + panelBytes;
+        long o2 = o1 + panelBytes;
+        long o3 = o2 + panelBytes;
+        for (int k = 0; k < kc; k++, off += 2 * NR, o1 += 2 * NR, o2 += 2 * NR, o3 += 2 * NR) {
+            FloatVector a = FloatVector.broadcast(F, x[x0 + k]);
+            c0 = a.fma(Widen.bf16(w, off), c0);
+            c1 = a.fma(Widen.bf16(w, off + 2 * LANES), c1);
+            c2 = a.fma(Widen.bf16(w, o1), c2);
+            c3 = a.fma(Widen.bf16(w, o1 + 2 * LANES), c3);
+            c4 = a.fma(Widen.bf16(w, o2), c4);
+            c5 = a.fma(Widen.bf16(w, o2 + 2 * LANES), c5);
+            c6 = a.fma(Widen.bf16(w, o3), c6);
+            c7 = a.fma(Widen.bf16(w, o3 + 2 * LANES), c7);
+        }
+        c0.intoArray(tile, 0);
+        c1.intoArray(tile, LANES);
+        c2.intoArray(tile, NR);
+        c3.intoArray(tile, NR + LANES);
+        c4.intoArray(tile, 2 * NR);
+        c5.intoArray(tile, 2 * NR + LANES);
+        c6.intoArray(tile, 3 * NR);
+        c7.intoArray(tile, 3 * NR + LANES);
+    }
+
+    /**
+     * m (2..4) tokens: {@link #stream6}'s sums with a third fewer accumulators; with keep, the
+     * widened panel is also stored to pack from p0 for a second tile. Only then: at four tokens
+     * the stores cost 12-17% (paired runs, gate projection).
+     */
+    static void stream4(float[] x, int x0, int xs, int m, MemorySegment w, long off, int kc, float[] tile,
+                                boolean keep, MemorySegment pack, long p0) {
+        FloatVector c00 = FloatVector.zero(F), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+        int x1 = x0 + Math.min(1, m - 1) * xs;
+        int x2 = x0 + Math.min(2, m - 1) * xs;
+        int x3 = x0 + (m - 1) * xs;
+        for (int k = 0; k < kc; k++, off += 2 * NR) {
+            FloatVector b0 = Widen.bf16(w, off);
+            FloatVector b1 = Widen.bf16(w, off + 2 * LANES);
+            if (keep) {
+                b0.intoMemorySegment(pack, (p0 + k * NR) * 4, ByteOrder.LITTLE_ENDIAN);
+                b1.intoMemorySegment(pack, (p0 + k * NR + LANES) * 4, ByteOrder.LITTLE_ENDIAN);
+            }
+            FloatVector a = FloatVector.broadcast(F, x[x0 + k]);
+            c00 = a.fma(b0, c00);
+            c01 = a.fma(b1, c01);
+            a = FloatVector.broadcast(F, x[x1 + k]);
+            c10 = a.fma(b0, c10);
+            c11 = a.fma(b1, c11);
+            a = FloatVector.broadcast(F, x[x2 + k]);
+            c20 = a.fma(b0, c20);
+            c21 = a.fma(b1, c21);
+            a = FloatVector.broadcast(F, x[x3 + k]);
+            c30 = a.fma(b0, c30);
+            c31 = a.fma(b1, c31);
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, LANES);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + LANES);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + LANES);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + LANES);
+    }
+}
