@@ -39,6 +39,11 @@ public final class Kernel5Alone {
     }
 
     public static void main(String[] args) throws Throwable {
+        if (dev.gemmalora.tensor.Simd.LANES != 8) {
+            // The engine's panels are then 32 floats wide and the C side has no such kernel.
+            System.err.println("Kernel5Alone: AVX2 (8-lane) machines only; this JVM's vectors have " + dev.gemmalora.tensor.Simd.LANES + " lanes");
+            System.exit(2);
+        }
         int kc = Integer.parseInt(args.length > 0 ? args[0] : "256");
         MemorySegment pk = Arena.global().allocate(kc * 16L * 4, 64);
         for (long i = 0; i < kc * 16L; i++) {
