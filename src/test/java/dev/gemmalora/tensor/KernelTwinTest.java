@@ -186,6 +186,30 @@ class KernelTwinTest {
     }
 
     /** A token's output is the same bits whether decoded alone, in a few, or in a large batch. */
+    @ParameterizedTest
+    @CsvSource({"BF16,40,600", "BF16,100,600", "F32,33,257"})
+    void resultDoesNotDependOnTheBatch(String dtype, int rows, int cols) {
+        Random r = new Random(5);
+        Weight w = Weight.of(TensorData.ofFloats("w", DType.valueOf(dtype), random(r, rows * cols), rows, cols));
+        // 20 tokens take the packed path; 1, 3 and 6 the one-, four- and six-token streaming kernels,
+        // 8 two four-token tiles, the second on the panel the first widened (BF16; one token takes
+        // four panels at a time where a task has them, then single panels).
+        int tokens = 20;
+        float[] x = random(r, tokens * cols);
+        float[] all = new float[tokens * rows];
+        Gemm.matmulT(x, tokens, w, all);
+        for (int t = 0; t < tokens; t++) {
+            float[] one = new float[rows];
+            Gemm.matmulT(java.util.Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1, w, one);
+            assertArrayEquals(java.util.Arrays.copyOfRange(all, t * rows, (t + 1) * rows), one, "token " + t);
+        }
+        for (int few : new int[] {3, 6, 8}) {
+            float[] some = new float[few * rows];
+            Gemm.matmulT(java.util.Arrays.copyOfRange(x, 0, few * cols), few, w, some);
+            assertArrayEquals(java.util.Arrays.copyOfRange(all, 0, few * rows), some, few + " tokens");
+        }
+    }
+
     /**
      * The same for heap matrices (a LoRA adapter's A and B), with and without adding into y: one
      * to three tokens take the dot path, more the packed kernels.
@@ -210,30 +234,6 @@ class KernelTwinTest {
             float[] oneAdded = java.util.Arrays.copyOfRange(base, t * rows, (t + 1) * rows);
             Gemm.matmulTAdd(xt, 1, w, rows, cols, oneAdded);
             assertArrayEquals(java.util.Arrays.copyOfRange(allAdded, t * rows, (t + 1) * rows), oneAdded, "token " + t + " added");
-        }
-    }
-
-    @ParameterizedTest
-    @CsvSource({"BF16,40,600", "BF16,100,600", "F32,33,257"})
-    void resultDoesNotDependOnTheBatch(String dtype, int rows, int cols) {
-        Random r = new Random(5);
-        Weight w = Weight.of(TensorData.ofFloats("w", DType.valueOf(dtype), random(r, rows * cols), rows, cols));
-        // 20 tokens take the packed path; 1, 3 and 6 the one-, four- and six-token streaming kernels,
-        // 8 two four-token tiles, the second on the panel the first widened (BF16; one token takes
-        // four panels at a time where a task has them, then single panels).
-        int tokens = 20;
-        float[] x = random(r, tokens * cols);
-        float[] all = new float[tokens * rows];
-        Gemm.matmulT(x, tokens, w, all);
-        for (int t = 0; t < tokens; t++) {
-            float[] one = new float[rows];
-            Gemm.matmulT(java.util.Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1, w, one);
-            assertArrayEquals(java.util.Arrays.copyOfRange(all, t * rows, (t + 1) * rows), one, "token " + t);
-        }
-        for (int few : new int[] {3, 6, 8}) {
-            float[] some = new float[few * rows];
-            Gemm.matmulT(java.util.Arrays.copyOfRange(x, 0, few * cols), few, w, some);
-            assertArrayEquals(java.util.Arrays.copyOfRange(all, 0, few * rows), some, few + " tokens");
         }
     }
 
