@@ -6,6 +6,7 @@ import dev.gemmalora.io.Json;
 import dev.gemmalora.model.Gemma2Model;
 import dev.gemmalora.tokenizer.Tokenizer;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -201,7 +202,7 @@ public final class TruthfulQaEval {
             tokens.add(new ArrayList<>());
         }
         List<Generator.Generation> made = generator.generateAll(prompts, GEN_MAX_TOKENS, stopIds,
-                java.util.Collections.nCopies(prompts.size(), Generator.GREEDY), (row, tok) -> {
+                Collections.nCopies(prompts.size(), Generator.GREEDY), (row, tok) -> {
             tokens.get(row).add(tok);
             text[row] = tokenizer.decode(tokens.get(row).stream().mapToInt(Integer::intValue).toArray(), true);
             return !text[row].contains(GEN_STOP);

@@ -7,6 +7,7 @@ import dev.gemmalora.GoldenPaths;
 import dev.gemmalora.lora.LoraAdapter;
 import dev.gemmalora.model.Gemma2Model;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
@@ -79,7 +80,7 @@ class GeneratorTest {
             List<float[]> batchLogits = new ArrayList<>();
             Generator batched = new Generator(model, prefix);
             int[] counts = new int[prompts.size()];
-            List<Generator.Generation> together = batched.generateAll(prompts, 10, Set.of(), java.util.Collections.nCopies(prompts.size(), recording(batchLogits)),
+            List<Generator.Generation> together = batched.generateAll(prompts, 10, Set.of(), Collections.nCopies(prompts.size(), recording(batchLogits)),
                     (row, tok) -> ++counts[row] < stopAfter[row]);
 
             assertEquals(single.positions(), batched.positions());
