@@ -24,8 +24,9 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "generate", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
-        description = {"Answer a file of prompts: JSON Lines in, each {\"prompt\": \"...\"} or {\"messages\": [{\"role\", \"content\"}...]};",
-                "JSON Lines out, each input row plus \"completion\", \"tokens\" and \"seconds\" (its share of its batch's time)."})
+        description = {"Answer a file of prompts, JSON Lines in and out.",
+                "Each input row is {\"prompt\": \"...\"} or {\"messages\": [{\"role\", \"content\"}...]}; each output row is the input",
+                "plus \"completion\", \"tokens\" and \"seconds\" (its share of its batch's time)."})
 final class GenerateCommand implements Callable<Integer> {
     @Mixin
     GenerationOptions opts;

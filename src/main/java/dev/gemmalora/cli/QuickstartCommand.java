@@ -12,8 +12,8 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "quickstart", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
-        description = {"Run the whole pipeline on the built-in example, with no download: train a LoRA adapter on 200",
-                "instruction records, score base and adapter on a slice of TruthfulQA, write the report.",
+        description = {"Run the whole pipeline on the built-in example, with no download.",
+                "Trains a LoRA adapter on 200 instruction records, scores base and adapter on a slice of TruthfulQA, writes the report.",
                 "The built-in model is a tiny RANDOM Gemma-2 (real 256k tokenizer) that only shows the pipeline."})
 final class QuickstartCommand implements Callable<Integer> {
     private static final String RESOURCES = "/dev/gemmalora/quickstart/";

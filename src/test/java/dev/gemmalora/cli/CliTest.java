@@ -9,6 +9,7 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
 import org.junit.jupiter.api.io.TempDir;
 
 class CliTest {
@@ -53,5 +54,17 @@ class CliTest {
         Run r = run("inspect", "--model", dir.toString());
         assertEquals(2, r.code());
         assertTrue(r.err().contains("model_type") && r.err().lines().count() == 1, r.err());
+    }
+
+    /** A command list shows only the first description line, so it must be a whole sentence. */
+    @Test
+    void everyCommandsFirstDescriptionLineIsASentence() {
+        assertSummariesAreSentences(new CommandLine(new Main()));
+    }
+
+    private static void assertSummariesAreSentences(CommandLine cl) {
+        String first = cl.getCommandSpec().usageMessage().description()[0];
+        assertTrue(first.endsWith("."), cl.getCommandName() + ": " + first);
+        cl.getSubcommands().values().forEach(CliTest::assertSummariesAreSentences);
     }
 }
