@@ -1,6 +1,7 @@
 package dev.gemmalora.cli;
 
 import java.time.Duration;
+import java.util.function.Consumer;
 import me.tongfei.progressbar.DelegatingProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
@@ -21,11 +22,25 @@ final class Progress {
             b.startsFrom(done, elapsedBefore);
         }
         if (System.console() == null) {
-            b.setUpdateIntervalMillis(30_000).setConsumer(new DelegatingProgressBarConsumer(System.err::println, 120));
+            b.setUpdateIntervalMillis(30_000).setConsumer(new DelegatingProgressBarConsumer(withoutRepeats(), 120));
         } else {
             b.setUpdateIntervalMillis(500);
         }
         return b.build();
+    }
+
+    /**
+     * Prints lines to stderr, skipping one identical to the line before: the library renders a
+     * finished bar both on its last update and again on close, which in a log doubled every last line.
+     */
+    private static Consumer<String> withoutRepeats() {
+        String[] last = {null};
+        return line -> {
+            if (!line.equals(last[0])) {
+                System.err.println(line);
+            }
+            last[0] = line;
+        };
     }
 
     static ProgressBar start(String task, long total) {
