@@ -125,7 +125,7 @@ final class EvalTruthfulQaCommand implements Callable<Integer> {
         about.put("data", (ds.mcJson() != null ? ds.mcJson() + " " : "") + (ds.csv() != null ? ds.csv() : ""));
         about.put("tasks", String.join(", ", taskSet) + (chatTemplate ? " (chat template)" : " (lm-eval prompts, no chat template)"));
         about.put("questions", questions.size() + " of " + ds.questions().size());
-        about.put("time", scored.stream().map(s -> s.name() + " " + Math.round(s.summary().get("seconds").asDouble()) + " s").toList().toString());
+        about.put("time", String.join(", ", scored.stream().map(s -> s.name() + " " + Math.round(s.summary().get("seconds").asDouble()) + " s").toList()));
         EvalReport.write(output, about, scored);
         printTable(scored);
         System.out.println("report: " + output.resolve("report.html") + " and " + output.resolve("report.md"));

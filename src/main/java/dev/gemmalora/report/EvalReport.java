@@ -158,8 +158,10 @@ public final class EvalReport {
         return String.format("%.4f", v);
     }
 
-    private static String signed(double v) {
-        return String.format("%+.4f", v);
+    /** A difference to four places; one that rounds to zero reads +0.0000, not -0.0000 in red. */
+    static String signed(double v) {
+        String s = String.format("%+.4f", v);
+        return s.equals("-0.0000") ? "+0.0000" : s;
     }
 
     private static String esc(String s) {

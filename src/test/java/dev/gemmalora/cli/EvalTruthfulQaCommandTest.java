@@ -48,6 +48,7 @@ class EvalTruthfulQaCommandTest {
         assertTrue(summary.get("positions").asLong() < summary.get("lm_eval_positions").asLong());
         String md = Files.readString(out.resolve("report.md"));
         assertTrue(md.contains("| mc2 |") && md.contains("adapter - base") && md.contains("Distraction"), md);
+        assertTrue(md.matches("(?s).*\\*\\*time\\*\\*: base \\d+ s, adapter \\d+ s\n.*"), md);
         assertTrue(Files.readString(out.resolve("report.html")).contains("data:image/png;base64,"));
 
         // Crash after three base questions, the fourth half written.
