@@ -21,7 +21,9 @@ public final class Json {
         try {
             return MAPPER.readTree(file.toFile());
         } catch (JsonProcessingException e) {
-            throw new InputException(file + ": not valid JSON (" + e.getOriginalMessage() + ")");
+            // A 50,000-record file needs the place, not only Jackson's description of the fault.
+            String at = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
+            throw new InputException(file + ": not valid JSON" + at + " (" + e.getOriginalMessage() + ")");
         } catch (NoSuchFileException e) {
             throw new InputException(file + ": file not found");
         } catch (IOException e) {

@@ -34,4 +34,12 @@ class AlpacaReaderTest {
         m = assertThrows(InputException.class, () -> AlpacaReader.read(a)).getMessage();
         assertTrue(m.contains("record 0") && m.contains("'output'"), m);
     }
+
+    @Test
+    void brokenJsonArrayIsNamedByLineAndColumn() throws Exception {
+        Path a = dir.resolve("cut.json");
+        Files.writeString(a, "[\n{\"instruction\":\"i\",\"output\":\"o\"},\n{\"instruction\" \"i\"}]");
+        String m = assertThrows(InputException.class, () -> AlpacaReader.read(a)).getMessage();
+        assertTrue(m.startsWith(a + ": not valid JSON at line 3, column "), m);
+    }
 }
