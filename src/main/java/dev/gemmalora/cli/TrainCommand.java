@@ -220,6 +220,8 @@ final class TrainCommand implements Callable<Integer> {
         private final int examples;
         private final String fingerprint;
         private final long start = System.nanoTime();
+        /** Seconds the runs before a resume had trained, to their last logged row: elapsed_s goes on from there. */
+        private final double elapsedBefore;
         private double intervalLoss;
         private int intervalSteps;
         private long tokens;
@@ -232,6 +234,7 @@ final class TrainCommand implements Callable<Integer> {
             this.total = total;
             this.examples = examples;
             this.fingerprint = fingerprint;
+            this.elapsedBefore = history.isEmpty() ? 0 : ((Number) history.getLast().getOrDefault("elapsed_s", 0)).doubleValue();
         }
 
         @Override
@@ -252,7 +255,7 @@ final class TrainCommand implements Callable<Integer> {
                     row.put("grad_norm", log.gradNorm());
                     row.put("tokens", tokens);
                     row.put("tokens_per_s", tokens / seconds);
-                    row.put("elapsed_s", (System.nanoTime() - start) / 1e9);
+                    row.put("elapsed_s", elapsedBefore + (System.nanoTime() - start) / 1e9);
                     history.add(row);
                     Files.writeString(metrics, Json.MAPPER.valueToTree(row).toString() + "\n",
                             java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);

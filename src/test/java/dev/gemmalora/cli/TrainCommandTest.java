@@ -90,7 +90,10 @@ class TrainCommandTest {
                 Files.readAllBytes(resumed.resolve("final/adapter_model.safetensors")));
         assertArrayEquals(Files.readAllBytes(straight.resolve("checkpoint-6/optimizer.safetensors")),
                 Files.readAllBytes(resumed.resolve("checkpoint-6/optimizer.safetensors")));
-        assertEquals(6, Files.readAllLines(resumed.resolve("metrics.jsonl")).size());
+        List<String> after = Files.readAllLines(resumed.resolve("metrics.jsonl"));
+        assertEquals(6, after.size());
+        assertTrue(Json.MAPPER.readTree(after.get(3)).get("elapsed_s").asDouble() > Json.MAPPER.readTree(after.get(2)).get("elapsed_s").asDouble(),
+                "elapsed_s goes on from the resumed run's last row");
         assertFalse(Files.exists(resumed.resolve(".checkpoint-6.tmp")));
     }
 
