@@ -27,6 +27,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -39,7 +40,7 @@ final class EvalTruthfulQaCommand implements Callable<Integer> {
     @Mixin
     ModelOptions models;
 
-    @Option(names = "--adapter", paramLabel = "DIR", description = "PEFT LoRA adapter folder; repeat to compare several. The base model is always scored.")
+    @Option(names = "--adapter", paramLabel = "DIR", showDefaultValue = CommandLine.Help.Visibility.NEVER, description = "PEFT LoRA adapter folder; repeat to compare several. The base model is always scored.")
     List<Path> adapters = new ArrayList<>();
 
     @Option(names = "--data", required = true, paramLabel = "PATH", description = "Folder with TruthfulQA.csv and/or mc_task.json, or one of those files.")
@@ -60,8 +61,7 @@ final class EvalTruthfulQaCommand implements Callable<Integer> {
 
     @Option(names = "--batch", defaultValue = "" + TruthfulQaEval.DEFAULT_BATCH,
             description = "Questions scored together, each with all its answer choices, and for gen decoded together"
-                    + " (bigger GEMMs, the weights read once a step for all; an interrupted run redoes at most one batch)."
-                    + " Default: ${DEFAULT-VALUE}.")
+                    + " (bigger GEMMs, the weights read once a step for all; an interrupted run redoes at most one batch).")
     int batch;
 
     @Override

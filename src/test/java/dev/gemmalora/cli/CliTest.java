@@ -67,4 +67,20 @@ class CliTest {
         assertTrue(first.endsWith("."), cl.getCommandName() + ": " + first);
         cl.getSubcommands().values().forEach(CliTest::assertSummariesAreSentences);
     }
+
+    /** Where picocli prints each default itself, a description that also says it prints it twice. */
+    @Test
+    void helpShowsEachDefaultOnceAndNoEmptyList() {
+        assertDefaultsShownOnce(new CommandLine(new Main()));
+    }
+
+    private static void assertDefaultsShownOnce(CommandLine cl) {
+        String usage = cl.getUsageMessage();
+        assertTrue(!usage.contains("Default: []"), cl.getCommandName() + ":\n" + usage);
+        if (cl.getCommandSpec().usageMessage().showDefaultValues()) {
+            cl.getCommandSpec().options().forEach(o -> assertTrue(!String.join(" ", o.description()).contains("DEFAULT-VALUE"),
+                    cl.getCommandName() + " " + o.longestName()));
+        }
+        cl.getSubcommands().values().forEach(CliTest::assertDefaultsShownOnce);
+    }
 }
