@@ -81,7 +81,8 @@ final class EvalTruthfulQaCommand implements Callable<Integer> {
         }
         if (taskSet.contains("binary") && !ds.hasBinary()) {
             throw new InputException((ds.mcJson() != null ? ds.mcJson() : data) + ": has no mc0_targets; the binary task needs the 2025 "
-                    + "revision of TruthfulQA (e.g. data/truthfulqa/2025), not the original 817-question files");
+                    + "revision of TruthfulQA, not the original 817-question files ('download truthfulqa --output DIR' puts the revision "
+                    + "in DIR and the originals in DIR/v0)");
         }
         if (taskSet.contains("gen") && !ds.hasGen()) {
             throw new InputException(data + ": the gen task needs " + TruthfulQaData.CSV + " (its references)");
