@@ -49,6 +49,8 @@ public final class Benchmark {
     private final Consumer<String> log;
     private final ObjectNode out = Json.MAPPER.createObjectNode();
     private double peak;
+    /** Steal and total CPU ticks over the timed runs since the last figure was written. */
+    private final long[] stolen = new long[2];
 
     public Benchmark(Settings settings, Consumer<String> log) {
         this.s = settings;
@@ -71,6 +73,7 @@ public final class Benchmark {
         out.put("bandwidth_gbps", Machine.readBandwidthGbps(s.threads(), (long) s.bandwidthMb() << 20, 5));
         log.accept(String.format("Vector API FMA loop: %.1f GFLOP/s; memory read: %.1f GB/s",
                 out.get("fma_loop_gflops").asDouble(), out.get("bandwidth_gbps").asDouble()));
+        Arrays.fill(stolen, 0); // the figures' steal counts their own timed runs only
 
         Gemma2Config cfg = RandomModel.config2b(s.layers());
         log.accept("building a random gemma-2-2b-shaped model, " + s.layers() + " layers, BF16...");
@@ -138,9 +141,13 @@ public final class Benchmark {
             System.gc();
         }
         double[] v = new double[Math.max(1, s.runs())];
+        long[] before = Machine.cpuStealAndTotal();
         for (int i = 0; i < v.length; i++) {
             v[i] = t.run();
         }
+        long[] after = Machine.cpuStealAndTotal();
+        stolen[0] += after[0] - before[0];
+        stolen[1] += after[1] - before[1];
         return middle(v);
     }
 
@@ -178,7 +185,7 @@ public final class Benchmark {
      * the start-of-run reading alone does not say what this figure's minutes were like.
      */
     private ObjectNode figure(String name, double value, String unit, double flops, double seconds) {
-        ObjectNode f = out.putObject(name);
+        ObjectNode f = newFigure(name);
         f.put(unit, value);
         if (flops > 0) {
             double gflops = flops / seconds / 1e9;
@@ -192,6 +199,20 @@ public final class Benchmark {
             // What the cores deliver, not what the nominal clock promises: MFU passes 1 where they boost.
             f.put("fma_loop_fraction", gflops / middle(loop));
         }
+        return f;
+    }
+
+    /**
+     * The figure's JSON entry, with the share of CPU time the hypervisor gave to other guests during
+     * its timed runs: a slow figure next to a high steal is the machine's minute, not the code.
+     */
+    private ObjectNode newFigure(String name) {
+        ObjectNode f = out.putObject(name);
+        if (stolen[1] > 0) {
+            f.put("cpu_steal_fraction", (double) stolen[0] / stolen[1]);
+        }
+        stolen[0] = 0;
+        stolen[1] = 0;
         return f;
     }
 
@@ -397,7 +418,7 @@ public final class Benchmark {
             });
         });
         double tokensPerS = batch * s.decodeSteps() / sec;
-        ObjectNode f = out.putObject(name);
+        ObjectNode f = newFigure(name);
         f.put("tokens_per_s", tokensPerS);
         long weightBytes = 0;
         for (Linear l : model.linears()) {

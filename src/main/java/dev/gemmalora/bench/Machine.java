@@ -129,6 +129,24 @@ public final class Machine {
         return a0.add(a1).add(a2).add(a3).lane(0);
     }
 
+    /**
+     * All CPUs' time so far from /proc/stat, in clock ticks: {steal, total}, where steal is time a
+     * virtual CPU was ready but the hypervisor ran someone else. {0, 0} where the file is missing.
+     */
+    public static long[] cpuStealAndTotal() {
+        try {
+            String[] f = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
+            // cpu user nice system idle iowait irq softirq steal [guest guest_nice, already in user and nice]
+            long total = 0;
+            for (int i = 1; i <= Math.min(8, f.length - 1); i++) {
+                total += Long.parseLong(f[i]);
+            }
+            return new long[] {f.length > 8 ? Long.parseLong(f[8]) : 0, total};
+        } catch (IOException | RuntimeException e) {
+            return new long[] {0, 0};
+        }
+    }
+
     /** Peak resident set size (VmHWM) in bytes, or -1 off Linux. */
     public static long peakRssBytes() {
         try {

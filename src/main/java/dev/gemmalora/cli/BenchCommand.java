@@ -79,7 +79,7 @@ final class BenchCommand implements Callable<Integer> {
                 truthfulQa, tokenizer, questions, new java.util.LinkedHashSet<>(parts), warmup),
                 System.out::println).run();
         System.out.println();
-        System.out.printf("%-22s %14s %12s %8s %9s %16s%n", "figure", "tokens/s", "GFLOP/s", "MFU", "of loop", "machine after");
+        System.out.printf("%-22s %14s %12s %8s %9s %16s %7s%n", "figure", "tokens/s", "GFLOP/s", "MFU", "of loop", "machine after", "steal");
         for (String k : new String[] {"gemm", "train", "train_checkpointed", "score", "decode_b1", "decode_b8", "truthfulqa_mc"}) {
             var f = r.get(k);
             if (f == null) {
@@ -89,19 +89,21 @@ final class BenchCommand implements Callable<Integer> {
                 System.out.printf("%-22s %s%n", k, f.get("error").asText());
                 continue;
             }
-            System.out.printf("%-22s %14s %12s %8s %9s %16s%n", k, f.has("tokens_per_s") ? String.format("%.2f", f.get("tokens_per_s").asDouble()) : "",
+            System.out.printf("%-22s %14s %12s %8s %9s %16s %7s%n", k, f.has("tokens_per_s") ? String.format("%.2f", f.get("tokens_per_s").asDouble()) : "",
                     f.has("gflops") ? String.format("%.1f", f.get("gflops").asDouble()) : "",
                     f.has("mfu") ? String.format("%.2f", f.get("mfu").asDouble())
                             : f.has("bandwidth_fraction") ? String.format("%.2f bw", f.get("bandwidth_fraction").asDouble()) : "",
                     f.has("fma_loop_fraction") ? String.format("%.2f", f.get("fma_loop_fraction").asDouble()) : "",
                     f.has("fma_loop_gflops_after") ? String.format("%.1f GFLOP/s", f.get("fma_loop_gflops_after").asDouble())
-                            : f.has("bandwidth_gbps_after") ? String.format("%.1f GB/s", f.get("bandwidth_gbps_after").asDouble()) : "");
+                            : f.has("bandwidth_gbps_after") ? String.format("%.1f GB/s", f.get("bandwidth_gbps_after").asDouble()) : "",
+                    f.has("cpu_steal_fraction") ? String.format("%.1f%%", 100 * f.get("cpu_steal_fraction").asDouble()) : "");
         }
         System.out.printf("peak %.1f GFLOP/s, FMA loop %.1f GFLOP/s, read bandwidth %.1f GB/s, peak RSS %.2f GB%n",
                 r.get("peak_gflops").asDouble(), r.get("fma_loop_gflops").asDouble(), r.get("bandwidth_gbps").asDouble(),
                 r.get("peak_rss_bytes").asLong() / 1e9);
         System.out.printf("MFU: over the peak at the %.2f GHz /proc/cpuinfo gives (above 1 where the cores boost past it);"
-                + " of loop: over the FMA loop measured right after the figure%n", r.get("clock_ghz").asDouble());
+                + " of loop: over the FMA loop measured right after the figure; steal: CPU time the hypervisor gave other guests"
+                + " during the figure's timed runs%n", r.get("clock_ghz").asDouble());
         if (json != null) {
             Files.writeString(json, Json.write(r));
             System.out.println("json: " + json);
