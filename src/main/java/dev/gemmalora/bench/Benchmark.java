@@ -120,7 +120,9 @@ public final class Benchmark {
     /**
      * One-thread and all-thread gate_proj runs, alternated, for the thread scaling. Its two halves
      * measured minutes apart read 1.31x to 2.51x on this shared VM, following whichever minute each
-     * half met; each pair's halves are a tenth of a second apart.
+     * half met, so each pair's halves run back to back. Each half is timed over
+     * {@link #MIN_TIMED_SECONDS} of calls: single calls (35-80 ms) gave pair ratios of 1.08x to
+     * 2.46x within one minute where half-second halves gave 1.61x to 2.14x.
      */
     private static final int SCALING_PAIRS = 7;
 
@@ -276,13 +278,13 @@ public final class Benchmark {
     }
 
     /**
-     * One timed gate_proj GEMM on a pool of the given size, after an untimed one that gives the new
-     * pool's threads their scratch buffers.
+     * Seconds per gate_proj GEMM on a pool of the given size, after an untimed call that gives the
+     * new pool's threads their scratch buffers.
      */
     private double gateSeconds(Weight gate, float[] x, int tokens, float[] y, int threads) {
         Parallel.setThreads(threads);
         Gemm.matmulT(x, tokens, gate, y);
-        double sec = seconds(() -> Gemm.matmulT(x, tokens, gate, y));
+        double sec = perCall(() -> Gemm.matmulT(x, tokens, gate, y));
         Parallel.setThreads(s.threads());
         return sec;
     }
