@@ -36,7 +36,11 @@ public record LoraConfig(int r, double alpha, boolean useRslora, double dropout,
     public static LoraConfig read(Path dir) {
         Path file = dir.resolve("adapter_config.json");
         if (!Files.isRegularFile(file)) {
-            throw new InputException(file + ": not found; an adapter folder holds adapter_config.json and adapter_model.safetensors as PEFT writes them");
+            // `train --output DIR` writes the adapter to DIR/final, and DIR is what a user remembers.
+            String hint = Files.isRegularFile(dir.resolve("final").resolve("adapter_config.json"))
+                    ? " (this looks like a training run: its adapter is " + dir.resolve("final") + ")" : "";
+            throw new InputException(file + ": not found; an adapter folder holds adapter_config.json and adapter_model.safetensors as PEFT writes them"
+                    + hint);
         }
         JsonNode c = Json.read(file);
         String type = c.path("peft_type").asText("LORA");

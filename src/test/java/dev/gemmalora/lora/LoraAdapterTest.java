@@ -10,6 +10,7 @@ import dev.gemmalora.io.InputException;
 import dev.gemmalora.io.Json;
 import dev.gemmalora.io.SafeTensorsFile;
 import dev.gemmalora.model.Gemma2Model;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -21,6 +22,14 @@ class LoraAdapterTest {
         String m = assertThrows(InputException.class,
                 () -> LoraAdapter.load(GoldenPaths.mc().resolve("adapter"), t1)).getMessage();
         assertTrue(m.contains("adapter_model.safetensors") && m.contains("another model"), m);
+    }
+
+    @Test
+    void aTrainingRunFolderPointsAtItsFinalAdapter(@TempDir Path run) throws Exception {
+        Files.createDirectories(run.resolve("final"));
+        Files.copy(GoldenPaths.t1().resolve("adapter").resolve(LoraAdapter.CONFIG), run.resolve("final").resolve(LoraAdapter.CONFIG));
+        String m = assertThrows(InputException.class, () -> LoraConfig.read(run)).getMessage();
+        assertTrue(m.endsWith("(this looks like a training run: its adapter is " + run.resolve("final") + ")"), m);
     }
 
     @Test
