@@ -46,7 +46,7 @@ final class QuickstartCommand implements Callable<Integer> {
         System.out.println("[1/2] train: LoRA on " + data.resolve("instructions.json") + " (200 gsm8k records, recipe format)");
         int code = Main.run("train", "--model", model.toString(), "--data", data.resolve("instructions.json").toString(),
                 "--output", output.resolve("train").toString(), "--max-steps", String.valueOf(steps), "--batch-size", "4",
-                "--grad-accum", "1", "--lr", "1e-2", "--max-length", "128", "--logging-steps", "5", "--save-steps", "20");
+                "--grad-accum", "1", "--lr", "1e-2", "--max-length", "160", "--logging-steps", "5", "--save-steps", "20");
         if (code != 0) {
             return code;
         }

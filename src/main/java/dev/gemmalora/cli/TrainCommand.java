@@ -23,6 +23,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -135,6 +136,7 @@ final class TrainCommand implements Callable<Integer> {
                 bar.step();
             }
         }
+        warnAboutCutResponses(examples);
         TrainConfig cfg = new TrainConfig(epochs, maxSteps, batchSize, gradAccum, lr, warmupSteps, maxGradNorm,
                 loggingSteps, saveSteps, seed, gradientCheckpointing, 0.9, 0.999, 1e-8, weightDecay);
         LoraConfig loraCfg = LoraConfig.of(loraR, loraAlpha, loraDropout, rslora, targetModules)
@@ -173,6 +175,22 @@ final class TrainCommand implements Callable<Integer> {
         System.out.println("metrics: " + metrics);
         System.out.println("loss curve: " + plot);
         return 0;
+    }
+
+    /**
+     * An example cut by --max-length before its response predicts nothing (labels -100; the first
+     * position is never a target): it costs a forward and backward pass and adds nothing to the loss.
+     */
+    private void warnAboutCutResponses(List<TrainingExample> examples) {
+        long empty = examples.stream().filter(e -> Arrays.stream(e.labels()).skip(1).allMatch(l -> l == -100)).count();
+        if (empty == examples.size()) {
+            throw new InputException(data + ": no example keeps a response token within --max-length " + maxLength
+                    + "; raise --max-length");
+        }
+        if (empty > 0) {
+            System.err.printf("warning: %,d of %,d examples keep no response token within --max-length %d; they add nothing to the loss%n",
+                    empty, examples.size(), maxLength);
+        }
     }
 
     private void validate() {

@@ -98,6 +98,20 @@ class TrainCommandTest {
     }
 
     @Test
+    void examplesCutBeforeTheirResponseAreReported(@TempDir Path dir) throws Exception {
+        CliTest.Run none = CliTest.run(args(dir.resolve("none"), "--max-length", "8", "--max-steps", "1"));
+        assertEquals(2, none.code());
+        assertTrue(none.err().contains("no example keeps a response token within --max-length 8"), none.err());
+
+        Path data = dir.resolve("two.json");
+        Files.writeString(data, "[{\"instruction\": \"Say yes.\", \"input\": \"\", \"output\": \"Yes.\"},"
+                + " {\"instruction\": \"" + "Repeat after me: words. ".repeat(30) + "\", \"input\": \"\", \"output\": \"No.\"}]");
+        CliTest.Run some = CliTest.run(args(dir.resolve("some"), "--data", data.toString(), "--max-length", "48", "--max-steps", "1"));
+        assertEquals(0, some.code(), some.err());
+        assertTrue(some.err().contains("warning: 1 of 2 examples keep no response token within --max-length 48"), some.err());
+    }
+
+    @Test
     void finalAdapterHasPeftLayoutAndTheRequestedSettings(@TempDir Path dir) throws Exception {
         Path out = dir.resolve("run");
         CliTest.Run r = CliTest.run(args(out, "--max-steps", "2", "--lora-r", "4", "--lora-alpha", "16", "--rslora",
