@@ -153,9 +153,9 @@ final class TrainCommand implements Callable<Integer> {
             Files.deleteIfExists(metrics);
         }
         long labelTokens = examples.stream().mapToLong(e -> e.labels().length).sum();
-        System.out.printf("training %s: %,d examples (%,d tokens), %d steps (batch %d x accumulation %d, %s), LoRA r %d alpha %s on %d modules (%,d parameters)%n",
-                models.model, examples.size(), labelTokens, total, batchSize, gradAccum,
-                maxSteps > 0 ? "max steps" : epochs + " epochs", loraR, fmtNum(loraAlpha), adapter.pairs().size(),
+        System.out.printf("training %s: %,d examples (%,d tokens), %,d step%s (batch %d x accumulation %d, %s), LoRA r %d alpha %s on %d modules (%,d parameters)%n",
+                models.model, examples.size(), labelTokens, total, total == 1 ? "" : "s", batchSize, gradAccum,
+                maxSteps > 0 ? "max steps" : epochs + (epochs == 1 ? " epoch" : " epochs"), loraR, fmtNum(loraAlpha), adapter.pairs().size(),
                 adapter.parameters().stream().mapToLong(p -> p.length).sum());
         int startStep = trainer.step();
         try (ProgressBar bar = Progress.start("train", total, startStep, Duration.ZERO)) {
