@@ -213,8 +213,7 @@ public final class Benchmark {
         if (stolen[1] > 0) {
             f.put("cpu_steal_fraction", (double) stolen[0] / stolen[1]);
         }
-        stolen[0] = 0;
-        stolen[1] = 0;
+        Arrays.fill(stolen, 0);
         return f;
     }
 

@@ -11,6 +11,7 @@ import dev.gemmalora.io.Json;
 import dev.gemmalora.lora.LoraAdapter;
 import dev.gemmalora.lora.LoraConfig;
 import dev.gemmalora.lora.LoraInit;
+import dev.gemmalora.model.CrossEntropy;
 import dev.gemmalora.model.Gemma2Model;
 import dev.gemmalora.report.Charts;
 import dev.gemmalora.tokenizer.HfTokenizer;
@@ -182,7 +183,7 @@ final class TrainCommand implements Callable<Integer> {
      * position is never a target): it costs a forward and backward pass and adds nothing to the loss.
      */
     private void warnAboutCutResponses(List<TrainingExample> examples) {
-        long empty = examples.stream().filter(e -> Arrays.stream(e.labels()).skip(1).allMatch(l -> l == -100)).count();
+        long empty = examples.stream().filter(e -> Arrays.stream(e.labels()).skip(1).allMatch(l -> l == CrossEntropy.IGNORE)).count();
         if (empty == examples.size()) {
             throw new InputException(data + ": no example keeps a response token within --max-length " + maxLength
                     + "; raise --max-length");

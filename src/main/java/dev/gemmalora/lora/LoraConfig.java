@@ -37,7 +37,7 @@ public record LoraConfig(int r, double alpha, boolean useRslora, double dropout,
         Path file = dir.resolve("adapter_config.json");
         if (!Files.isRegularFile(file)) {
             // `train --output DIR` writes the adapter to DIR/final, and DIR is what a user remembers.
-            String hint = Files.isRegularFile(dir.resolve("final").resolve("adapter_config.json"))
+            String hint = Files.isRegularFile(dir.resolve("final").resolve(file.getFileName()))
                     ? " (this looks like a training run: its adapter is " + dir.resolve("final") + ")" : "";
             throw new InputException(file + ": not found; an adapter folder holds adapter_config.json and adapter_model.safetensors as PEFT writes them"
                     + hint);

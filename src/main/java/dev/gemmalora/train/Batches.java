@@ -1,6 +1,8 @@
 package dev.gemmalora.train;
 
 import dev.gemmalora.data.TrainingExample;
+import dev.gemmalora.model.CrossEntropy;
+import java.util.Arrays;
 import java.util.List;
 
 /** Micro-batches padded to their longest sequence: pad id, mask 0, labels -100. */
@@ -8,7 +10,7 @@ public final class Batches {
     public record Batch(int[][] ids, int[][] mask, int[][] labels) {
         /** Tokens whose next-token label counts in the loss. */
         public int targets() {
-            return dev.gemmalora.model.CrossEntropy.targets(labels)[0].length;
+            return CrossEntropy.targets(labels)[0].length;
         }
 
         /** The real tokens (mask 1), what a step's tokens/s counts: padding is not computed. */
@@ -34,8 +36,8 @@ public final class Batches {
         int[][] labels = new int[n][len];
         for (int b = 0; b < n; b++) {
             TrainingExample e = examples.get(b);
-            java.util.Arrays.fill(ids[b], padId);
-            java.util.Arrays.fill(labels[b], -100);
+            Arrays.fill(ids[b], padId);
+            Arrays.fill(labels[b], CrossEntropy.IGNORE);
             System.arraycopy(e.ids(), 0, ids[b], 0, e.ids().length);
             System.arraycopy(e.mask(), 0, mask[b], 0, e.mask().length);
             System.arraycopy(e.labels(), 0, labels[b], 0, e.labels().length);
