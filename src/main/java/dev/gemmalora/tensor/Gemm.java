@@ -13,10 +13,10 @@ import jdk.incubator.vector.VectorSpecies;
  * with AVX2, 32 with AVX-512); for each block of rows, KC columns of its panels are widened into a
  * per-thread fp32 scratch that stays in cache, and a 6-token x one-panel register tile multiplies
  * broadcast activations with two panel vectors per k, so there are no horizontal sums and each
- * weight vector serves six tokens (for a BF16 weight, after the first six, five tokens packed
- * k-major per k-step). With AVX-512's 32 registers the BF16 tiles take two panels at once. With
- * at most 8 tokens of a BF16 weight (decoding, short contexts) panels are instead widened in
- * registers as they stream from memory. Both paths sum each KC block in the same order, so a
+ * weight vector serves six tokens (for a BF16 weight, five tokens packed k-major per k-step).
+ * With AVX-512's 32 registers the BF16 tiles take two panels at once. With at most 8 tokens of a
+ * BF16 weight (decoding, short contexts) panels are instead widened in registers as they stream
+ * from memory. Both paths sum each KC block in the same order, so a
  * token's result does not depend on which path or batch computed it.
  *
  * <p>This class holds the entry points and the packed path's blocking; the register tiles are in
@@ -181,7 +181,7 @@ public final class Gemm {
 
     /**
      * y[T, n] (+)= x[T, kDim] * B[kDim, n] where B is reached through the packer, or is a BF16
-     * weight's panels (bf16 not null, more than six tokens).
+     * weight's panels (bf16 not null, more than eight tokens).
      */
     private static void gemm(float[] x, int tokens, int kDim, int n, Packer packer, MemorySegment bf16, float[] y,
                              boolean accumulate) {
@@ -202,17 +202,17 @@ public final class Gemm {
     }
 
     /**
-     * The tokens after the first six, in whole groups of five, interleaved k-major:
-     * fives[(g * cols + k) * 5 + i] = x[6 + 5g + i][k]. The five-token kernel then reads each
+     * The tokens in whole groups of five, interleaved k-major:
+     * fives[(g * cols + k) * 5 + i] = x[5g + i][k]. The five-token kernel then reads each
      * k-step's activations from one place, with no address arithmetic per token. Packed once per
      * call (a pass over x) and shared by every task.
      */
-    private static float[] packFives(float[] x, int tokens, int cols, long work) {
-        int groups = (tokens - MR) / PACKED;
+    static float[] packFives(float[] x, int tokens, int cols, long work) {
+        int groups = tokens / PACKED;
         float[] fives = SCRATCH.floats(4, groups * PACKED * cols);
         forTasks(work, groups, g -> {
             int dst = g * PACKED * cols;
-            int src = (MR + PACKED * g) * cols;
+            int src = PACKED * g * cols;
             for (int k = 0; k < cols; k++, dst += PACKED) {
                 fives[dst] = x[src + k];
                 fives[dst + 1] = x[src + cols + k];
@@ -250,7 +250,7 @@ public final class Gemm {
 
     /**
      * One task: NB rows of the result for tokens [tStart, tEnd). For a BF16 weight (more than
-     * six tokens) the first token tile widens the panels as it multiplies them, storing the
+     * eight tokens) the first five-token tile widens the panels as it multiplies them, storing the
      * widened columns for the other tiles: the widening then overlaps arithmetic instead of being
      * a pass of its own (7% of scoring's time as one). Where {@link #PAIRED}, that tile and the
      * five-token tiles run two panels at a time.
@@ -282,17 +282,17 @@ public final class Gemm {
                 int q = 0;
                 for (; PAIRED && q + 2 <= panels; q += 2) {
                     long off = ((long) (o0 / NR + q) * cols + k0) * NR * 2;
-                    StreamingKernels.stream6Pair(x, tStart * cols + k0, cols, bf16, off, (long) cols * NR * 2, kc, tile, tile2, pack, q * NR * kc, NR * kc);
-                    TileStore.store(tile, MR, NR, sums, q * NR, NB, first);
-                    TileStore.store(tile2, MR, NR, sums, (q + 1) * NR, NB, first);
+                    StreamingKernels.stream5Pair(fives, k0 * PACKED, bf16, off, (long) cols * NR * 2, kc, tile, tile2, pack, q * NR * kc, NR * kc);
+                    TileStore.store(tile, PACKED, NR, sums, q * NR, NB, first);
+                    TileStore.store(tile2, PACKED, NR, sums, (q + 1) * NR, NB, first);
                 }
                 for (int p = q; p < panels; p++) {
                     long off = ((long) (o0 / NR + p) * cols + k0) * NR * 2;
-                    StreamingKernels.stream6(x, tStart * cols + k0, cols, MR, bf16, off, kc, tile, pack, p * NR * kc);
-                    TileStore.store(tile, MR, NR, sums, p * NR, NB, first);
+                    StreamingKernels.stream5(fives, k0 * PACKED, bf16, off, kc, tile, pack, p * NR * kc);
+                    TileStore.store(tile, PACKED, NR, sums, p * NR, NB, first);
                 }
-                t0 += MR;
-                for (int g = 0; t0 + PACKED <= tokens; g++, t0 += PACKED) {
+                t0 += PACKED;
+                for (int g = 1; t0 + PACKED <= tokens; g++, t0 += PACKED) {
                     int p = 0;
                     for (; PAIRED && p + 2 <= panels; p += 2) {
                         PackedKernels.kernel5Pair(fives, (g * cols + k0) * PACKED, pack, p * NR * kc, NR * kc, kc, tile, tile2);

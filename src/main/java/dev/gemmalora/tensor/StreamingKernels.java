@@ -15,49 +15,46 @@ final class StreamingKernels {
     private static final VectorSpecies<Float> F = Simd.F;
     private static final int LANES = Simd.LANES;
     private static final int NR = Weight.PANEL;
+    private static final int PACKED = Gemm.PACKED;
 
     private StreamingKernels() {
     }
 
     /**
-     * m (5..6) tokens against kc columns of a BF16 panel from byte offset off, summed as
-     * {@link PackedKernels#kernel6} sums, into tile; the widened panel is also stored to pack from float index
-     * p0, for {@link PackedKernels#kernel6} to reuse (decoding has no use for it and writes it to scratch: two
-     * stores per column cost nothing next to reading the weights). The kernels take the bare
-     * segment: reaching it through the Weight (a dtype test per load) measured a third slower.
+     * Five tokens packed k-major from a0 ({@link Gemm#packFives}) against kc columns of a BF16 panel
+     * from byte offset off, summed as {@link PackedKernels#kernel5} sums, into tile; the widened panel is
+     * also stored to pack from float index p0 for the packed path's other tiles (decoding five tokens
+     * writes it to scratch). The kernels take the bare segment: reaching it through the Weight (a
+     * dtype test per load) measured a third slower. The six-token kernel this replaced read tokens
+     * from their rows and needed 15 of AVX2's 16 registers: C2 loaded all six broadcasts first and
+     * kept four accumulators on the stack, a store and a reload each per k-step. Ten accumulators
+     * and one packed index compile without a spill: paired runs, 128 tokens of gate_proj 1.04x,
+     * 512 tokens 1.05x, 9 tokens 1.17x, five decoded tokens 1.37-1.45x, bits unchanged.
      */
-    static void stream6(float[] x, int x0, int xs, int m, MemorySegment w, long off, int kc, float[] tile,
-                                   MemorySegment pack, long p0) {
+    static void stream5(float[] x, int a0, MemorySegment w, long off, int kc, float[] tile, MemorySegment pack, long p0) {
         FloatVector c00 = FloatVector.zero(F), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-        int x1 = x0 + xs;
-        int x2 = x1 + xs;
-        int x3 = x2 + xs;
-        int x4 = x3 + xs;
-        int x5 = x0 + (m - 1) * xs;
-        for (int k = 0; k < kc; k++, off += 2 * NR) {
+        FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00;
+        long pb = p0 * 4;
+        for (int i = a0, end = a0 + kc * PACKED; i < end; i += PACKED, off += 2 * NR, pb += 2 * 4 * LANES) {
             FloatVector b0 = Widen.bf16(w, off);
             FloatVector b1 = Widen.bf16(w, off + 2 * LANES);
-            b0.intoMemorySegment(pack, (p0 + k * NR) * 4, ByteOrder.LITTLE_ENDIAN);
-            b1.intoMemorySegment(pack, (p0 + k * NR + LANES) * 4, ByteOrder.LITTLE_ENDIAN);
-            FloatVector a = FloatVector.broadcast(F, x[x0 + k]);
+            b0.intoMemorySegment(pack, pb, ByteOrder.LITTLE_ENDIAN);
+            b1.intoMemorySegment(pack, pb + 4 * LANES, ByteOrder.LITTLE_ENDIAN);
+            FloatVector a = FloatVector.broadcast(F, x[i]);
             c00 = a.fma(b0, c00);
             c01 = a.fma(b1, c01);
-            a = FloatVector.broadcast(F, x[x1 + k]);
+            a = FloatVector.broadcast(F, x[i + 1]);
             c10 = a.fma(b0, c10);
             c11 = a.fma(b1, c11);
-            a = FloatVector.broadcast(F, x[x2 + k]);
+            a = FloatVector.broadcast(F, x[i + 2]);
             c20 = a.fma(b0, c20);
             c21 = a.fma(b1, c21);
-            a = FloatVector.broadcast(F, x[x3 + k]);
+            a = FloatVector.broadcast(F, x[i + 3]);
             c30 = a.fma(b0, c30);
             c31 = a.fma(b1, c31);
-            a = FloatVector.broadcast(F, x[x4 + k]);
+            a = FloatVector.broadcast(F, x[i + 4]);
             c40 = a.fma(b0, c40);
             c41 = a.fma(b1, c41);
-            a = FloatVector.broadcast(F, x[x5 + k]);
-            c50 = a.fma(b0, c50);
-            c51 = a.fma(b1, c51);
         }
         c00.intoArray(tile, 0);
         c01.intoArray(tile, LANES);
@@ -69,31 +66,23 @@ final class StreamingKernels {
         c31.intoArray(tile, 3 * NR + LANES);
         c40.intoArray(tile, 4 * NR);
         c41.intoArray(tile, 4 * NR + LANES);
-        c50.intoArray(tile, 5 * NR);
-        c51.intoArray(tile, 5 * NR + LANES);
     }
 
     /**
-     * {@link #stream6} for six tokens on two panels at once (the second nextBytes after the first
-     * in the weight, and next floats after the first in pack): 24 accumulators, for AVX-512.
-     * Paired runs at 128 tokens: 4-5% faster than two {@link #stream6} calls (8 of 8 on gate and
-     * lm_head). The tiles are stored here, not through a helper taking the accumulators: that
-     * helper was not inlined, boxed its twelve vectors and halved the GEMM's speed.
+     * {@link #stream5} on two panels at once (the second nextBytes after the first in the weight,
+     * and next floats after the first in pack): 20 accumulators, for AVX-512. The tiles are stored
+     * here, not through a helper taking the accumulators: that helper was not inlined, boxed its
+     * vectors and halved the GEMM's speed.
      */
-    static void stream6Pair(float[] x, int x0, int xs, MemorySegment w, long off, long nextBytes, int kc, float[] tile,
-                                    float[] tile2, MemorySegment pack, long p0, long next) {
+    static void stream5Pair(float[] x, int a0, MemorySegment w, long off, long nextBytes, int kc, float[] tile,
+                            float[] tile2, MemorySegment pack, long p0, long next) {
         FloatVector c00 = FloatVector.zero(F), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
         FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00, c30 = c00, c31 = c00, c32 = c00, c33 = c00;
-        FloatVector c40 = c00, c41 = c00, c42 = c00, c43 = c00, c50 = c00, c51 = c00, c52 = c00, c53 = c00;
-        int x1 = x0 + xs;
-        int x2 = x1 + xs;
-        int x3 = x2 + xs;
-        int x4 = x3 + xs;
-        int x5 = x4 + xs;
+        FloatVector c40 = c00, c41 = c00, c42 = c00, c43 = c00;
         long off2 = off + nextBytes;
         long pb = p0 * 4;
         long qb = (p0 + next) * 4;
-        for (int k = 0; k < kc; k++, off += 2 * NR, off2 += 2 * NR, pb += 4 * NR, qb += 4 * NR) {
+        for (int i = a0, end = a0 + kc * PACKED; i < end; i += PACKED, off += 2 * NR, off2 += 2 * NR, pb += 4 * NR, qb += 4 * NR) {
             FloatVector b0 = Widen.bf16(w, off);
             FloatVector b1 = Widen.bf16(w, off + 2 * LANES);
             FloatVector b2 = Widen.bf16(w, off2);
@@ -102,36 +91,31 @@ final class StreamingKernels {
             b1.intoMemorySegment(pack, pb + 4 * LANES, ByteOrder.LITTLE_ENDIAN);
             b2.intoMemorySegment(pack, qb, ByteOrder.LITTLE_ENDIAN);
             b3.intoMemorySegment(pack, qb + 4 * LANES, ByteOrder.LITTLE_ENDIAN);
-            FloatVector a = FloatVector.broadcast(F, x[x0 + k]);
+            FloatVector a = FloatVector.broadcast(F, x[i]);
             c00 = a.fma(b0, c00);
             c01 = a.fma(b1, c01);
             c02 = a.fma(b2, c02);
             c03 = a.fma(b3, c03);
-            a = FloatVector.broadcast(F, x[x1 + k]);
+            a = FloatVector.broadcast(F, x[i + 1]);
             c10 = a.fma(b0, c10);
             c11 = a.fma(b1, c11);
             c12 = a.fma(b2, c12);
             c13 = a.fma(b3, c13);
-            a = FloatVector.broadcast(F, x[x2 + k]);
+            a = FloatVector.broadcast(F, x[i + 2]);
             c20 = a.fma(b0, c20);
             c21 = a.fma(b1, c21);
             c22 = a.fma(b2, c22);
             c23 = a.fma(b3, c23);
-            a = FloatVector.broadcast(F, x[x3 + k]);
+            a = FloatVector.broadcast(F, x[i + 3]);
             c30 = a.fma(b0, c30);
             c31 = a.fma(b1, c31);
             c32 = a.fma(b2, c32);
             c33 = a.fma(b3, c33);
-            a = FloatVector.broadcast(F, x[x4 + k]);
+            a = FloatVector.broadcast(F, x[i + 4]);
             c40 = a.fma(b0, c40);
             c41 = a.fma(b1, c41);
             c42 = a.fma(b2, c42);
             c43 = a.fma(b3, c43);
-            a = FloatVector.broadcast(F, x[x5 + k]);
-            c50 = a.fma(b0, c50);
-            c51 = a.fma(b1, c51);
-            c52 = a.fma(b2, c52);
-            c53 = a.fma(b3, c53);
         }
         c00.intoArray(tile, 0);
         c01.intoArray(tile, LANES);
@@ -143,8 +127,6 @@ final class StreamingKernels {
         c31.intoArray(tile, 3 * NR + LANES);
         c40.intoArray(tile, 4 * NR);
         c41.intoArray(tile, 4 * NR + LANES);
-        c50.intoArray(tile, 5 * NR);
-        c51.intoArray(tile, 5 * NR + LANES);
         c02.intoArray(tile2, 0);
         c03.intoArray(tile2, LANES);
         c12.intoArray(tile2, NR);
@@ -155,8 +137,6 @@ final class StreamingKernels {
         c33.intoArray(tile2, 3 * NR + LANES);
         c42.intoArray(tile2, 4 * NR);
         c43.intoArray(tile2, 4 * NR + LANES);
-        c52.intoArray(tile2, 5 * NR);
-        c53.intoArray(tile2, 5 * NR + LANES);
     }
 
     /** One token against one panel: the panels of a task left over after {@link #stream1FourPanels}. */
@@ -205,7 +185,7 @@ final class StreamingKernels {
     }
 
     /**
-     * m (2..4) tokens: {@link #stream6}'s sums with a third fewer accumulators; with keep, the
+     * m (2..4) tokens: {@link #stream5}'s sums on tokens read from their rows; with keep, the
      * widened panel is also stored to pack from p0 for a second tile. Only then: at four tokens
      * the stores cost 12-17% (paired runs, gate projection).
      */

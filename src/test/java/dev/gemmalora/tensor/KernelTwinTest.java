@@ -106,7 +106,8 @@ class KernelTwinTest {
 
     @ParameterizedTest
     @CsvSource({"1,3,5,F32", "1,70,320,BF16", "1,60,600,BF16", "1,140,256,BF16", "3,130,2304,BF16", "9,40,256,BF16", "12,33,512,BF16", "31,20,256,BF16", "2,17,9,BF16", "3,33,300,F16", "4,16,16,BF16", "6,16,256,F32", "7,35,257,BF16",
-            "13,50,600,F32", "64,130,520,BF16", "9,24,256,BF16", "11,30,300,F32", "130,8,700,BF16", "20,1100,1000,BF16", "8,40,1100,BF16"})
+            "13,50,600,F32", "64,130,520,BF16", "9,24,256,BF16", "11,30,300,F32", "130,8,700,BF16", "20,1100,1000,BF16", "8,40,1100,BF16",
+            "5,70,600,BF16", "6,40,520,BF16", "10,40,600,BF16"})
     void matmulMatchesScalar(int tokens, int rows, int cols, String dtype) {
         Random r = new Random(tokens * 1000 + rows);
         float[] x = random(r, tokens * cols);
@@ -155,6 +156,42 @@ class KernelTwinTest {
         assertClose(product, got4, 1e-4 * Math.sqrt(rows));
     }
 
+    /**
+     * The two-panel kernels that AVX-512 runs ({@link Gemm#PAIRED}), checked on any machine: each
+     * panel's sums and widened copy are the bits of the one-panel kernels, which the GEMM tests
+     * hold to the scalar twin.
+     */
+    @org.junit.jupiter.api.Test
+    void pairedKernelsMatchTheOnePanelKernels() {
+        Random r = new Random(9);
+        int nr = Weight.PANEL;
+        int cols = 300;
+        Weight w = Weight.of(TensorData.ofFloats("w", DType.BF16, random(r, 2 * nr * cols), 2 * nr, cols));
+        float[] fives = random(r, Gemm.PACKED * cols);
+        long panelBytes = (long) cols * nr * 2;
+        long next = (long) nr * cols;
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment paired = arena.allocate(2 * next * 4, 64);
+            java.lang.foreign.MemorySegment single = arena.allocate(2 * next * 4, 64);
+            float[] tile = new float[Gemm.MR * nr];
+            float[] tile2 = new float[Gemm.MR * nr];
+            float[] want = new float[Gemm.MR * nr];
+            float[] want2 = new float[Gemm.MR * nr];
+            StreamingKernels.stream5Pair(fives, 0, w.data(), 0, panelBytes, cols, tile, tile2, paired, 0, next);
+            StreamingKernels.stream5(fives, 0, w.data(), 0, cols, want, single, 0);
+            StreamingKernels.stream5(fives, 0, w.data(), panelBytes, cols, want2, single, next);
+            assertArrayEquals(want, tile, "stream5Pair, first panel");
+            assertArrayEquals(want2, tile2, "stream5Pair, second panel");
+            assertArrayEquals(single.toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT), paired.toArray(java.lang.foreign.ValueLayout.JAVA_FLOAT),
+                    "widened panels");
+            PackedKernels.kernel5Pair(fives, 0, paired, 0, next, cols, tile, tile2);
+            PackedKernels.kernel5(fives, 0, single, 0, cols, want);
+            PackedKernels.kernel5(fives, 0, single, next, cols, want2);
+            assertArrayEquals(want, tile, "kernel5Pair, first panel");
+            assertArrayEquals(want2, tile2, "kernel5Pair, second panel");
+        }
+    }
+
     /** Memory on huge pages (past 2 MiB) starts zeroed, holds what is written and has the size asked for. */
     @org.junit.jupiter.api.Test
     void hugePageMemoryIsZeroedAndWritable() {
@@ -191,9 +228,10 @@ class KernelTwinTest {
     void resultDoesNotDependOnTheBatch(String dtype, int rows, int cols) {
         Random r = new Random(5);
         Weight w = Weight.of(TensorData.ofFloats("w", DType.valueOf(dtype), random(r, rows * cols), rows, cols));
-        // 20 tokens take the packed path; 1, 3 and 6 the one-, four- and six-token streaming kernels,
-        // 8 two four-token tiles, the second on the panel the first widened (BF16; one token takes
-        // four panels at a time where a task has them, then single panels).
+        // 20 tokens take the packed path; 1 and 3 the one- and four-token streaming kernels, 5 the
+        // five-token one on packed tokens, 6 to 8 two tiles of at most four tokens, the second on
+        // the panel the first widened (BF16; one token takes four panels at a time where a task has
+        // them, then single panels).
         int tokens = 20;
         float[] x = random(r, tokens * cols);
         float[] all = new float[tokens * rows];
@@ -203,7 +241,7 @@ class KernelTwinTest {
             Gemm.matmulT(java.util.Arrays.copyOfRange(x, t * cols, (t + 1) * cols), 1, w, one);
             assertArrayEquals(java.util.Arrays.copyOfRange(all, t * rows, (t + 1) * rows), one, "token " + t);
         }
-        for (int few : new int[] {3, 6, 8}) {
+        for (int few : new int[] {3, 5, 6, 7, 8}) {
             float[] some = new float[few * rows];
             Gemm.matmulT(java.util.Arrays.copyOfRange(x, 0, few * cols), few, w, some);
             assertArrayEquals(java.util.Arrays.copyOfRange(all, 0, few * rows), some, few + " tokens");
