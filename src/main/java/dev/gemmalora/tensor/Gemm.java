@@ -16,8 +16,8 @@ import jdk.incubator.vector.VectorSpecies;
  * weight vector serves six tokens (for a BF16 weight, five tokens packed k-major per k-step).
  * With AVX-512's 32 registers the BF16 tiles take two panels at once. With at most 8 tokens of a
  * BF16 weight (decoding, short contexts) panels are instead widened in registers as they stream
- * from memory. Both paths sum each KC block in the same order, so a
- * token's result does not depend on which path or batch computed it.
+ * from memory. Both paths sum each KC block in the same order, so a token's result does not
+ * depend on which path or batch computed it.
  *
  * <p>This class holds the entry points and the packed path's blocking; the register tiles are in
  * {@link PackedKernels}, the kernels that widen BF16 as they read in {@link StreamingKernels}, the
