@@ -14,8 +14,8 @@ import picocli.CommandLine.Option;
 
 @Command(name = "bench", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
         description = {"Measure the engine's speed on a random model of the real gemma-2-2b shape (BF16, built in memory, no download).",
-                "Figures: machine peak, FMA loop and bandwidth; GEMM on the model's shapes; LoRA training step with and without",
-                "gradient checkpointing; log-likelihood scoring; KV-cache decoding; peak memory. Medians after a warm-up."})
+                "Figures: machine peak, FMA loop and bandwidth; GEMM on the model's shapes; LoRA training step with and without "
+                        + "gradient checkpointing; log-likelihood scoring; KV-cache decoding; peak memory. Medians after a warm-up."})
 final class BenchCommand implements Callable<Integer> {
     @Option(names = "--layers", defaultValue = "26", description = "Decoder layers (every shape stays gemma-2-2b's).")
     int layers;

@@ -149,8 +149,8 @@ final class DownloadCommand implements Runnable {
 
     @Command(name = "truthfulqa", mixinStandardHelpOptions = true, showDefaultValues = true,
             description = {"TruthfulQA, the 817-question originals that lm-eval uses and the 2025 revision.",
-                    "From GitHub sylinrl/TruthfulQA: the 2025 revision (790 questions, binary task) into DIR and the originals into",
-                    "DIR/v0; or from HF truthfulqa/truthful_qa: the originals into DIR/v0."})
+                    "From GitHub sylinrl/TruthfulQA: the 2025 revision (790 questions, binary task) into DIR and the originals into "
+                            + "DIR/v0; or from HF truthfulqa/truthful_qa: the originals into DIR/v0."})
     static final class TruthfulQa implements Callable<Integer> {
         @Option(names = "--output", required = true, paramLabel = "DIR", description = "Folder for the files.")
         Path output;

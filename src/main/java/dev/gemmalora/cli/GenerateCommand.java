@@ -25,8 +25,8 @@ import picocli.CommandLine.Option;
 
 @Command(name = "generate", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
         description = {"Answer a file of prompts, JSON Lines in and out.",
-                "Each input row is {\"prompt\": \"...\"} or {\"messages\": [{\"role\", \"content\"}...]}; each output row is the input",
-                "plus \"completion\", \"tokens\" and \"seconds\" (its share of its batch's time)."})
+                "Each input row is {\"prompt\": \"...\"} or {\"messages\": [{\"role\", \"content\"}...]}; each output row is the input "
+                        + "plus \"completion\", \"tokens\" and \"seconds\" (its share of its batch's time)."})
 final class GenerateCommand implements Callable<Integer> {
     @Mixin
     GenerationOptions opts;
