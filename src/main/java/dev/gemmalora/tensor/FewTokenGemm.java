@@ -64,8 +64,8 @@ final class FewTokenGemm {
      * tokens (1..4, 6..8) against one KC block of a panel in tiles of near-equal size, at most four
      * tokens each (8 as 4 + 4, 6 as 3 + 3, where 6 + 2 would cost the 2 as much as 4): the first
      * tile widens the panel and keeps it, the second reads it widened. Five tokens take one packed
-     * tile instead. Six as 3 + 3 ran 1.17-1.22x the six-token kernel on gate and down, 0.88-1.08x
-     * on q_proj (paired runs).
+     * tile instead. Six as 3 + 3 ran 0.99-1.22x the six-token kernel on gate (three paired runs),
+     * 1.17x on down, 0.88-1.08x on q-sized shapes.
      */
     private static void fourTokenTiles(float[] x, int tokens, int cols, int k0, int kc, MemorySegment seg, long off,
                                        float[] tile, MemorySegment widened, float[] y, int row0, int valid, int rows) {
