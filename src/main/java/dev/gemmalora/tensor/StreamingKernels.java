@@ -3,6 +3,7 @@ package dev.gemmalora.tensor;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -139,14 +140,18 @@ final class StreamingKernels {
         c43.intoArray(tile2, 4 * NR + LANES);
     }
 
-    /** One token against one panel: the panels of a task left over after {@link #stream1FourPanels}. */
+    /**
+     * One token against one panel: the panels of a task left over after {@link #stream1FourPanels}.
+     * The sums are in row-pair order, as {@link #stream4}'s.
+     */
     static void stream1(float[] x, int x0, MemorySegment w, long off, int kc, float[] tile) {
         FloatVector c0 = FloatVector.zero(F);
         FloatVector c1 = c0;
         for (int k = 0; k < kc; k++, off += 2 * NR) {
             FloatVector a = FloatVector.broadcast(F, x[x0 + k]);
-            c0 = a.fma(Widen.bf16(w, off), c0);
-            c1 = a.fma(Widen.bf16(w, off + 2 * LANES), c1);
+            IntVector pairs = Widen.rowPairs(w, off);
+            c0 = a.fma(Widen.evenRows(pairs), c0);
+            c1 = a.fma(Widen.oddRows(pairs), c1);
         }
         c0.intoArray(tile, 0);
         c1.intoArray(tile, LANES);
@@ -156,6 +161,9 @@ final class StreamingKernels {
      * One token against four panels, the row at panelBytes from each one's start: the same sums as
      * {@link #stream1}, eight of them in flight. With two, each FMA waited for the last one and
      * decoding read its weights at 17-21 GB/s where memory gives 25-29; with eight it keeps up.
+     * Each panel's sums are in row-pair order; the row-pair widening changed nothing while the
+     * weights come from memory (a 32000-row matrix: 0.99x) and ran 1.2-2.1x as fast on matrices
+     * that fit in cache (paired runs).
      */
     static void stream1FourPanels(float[] x, int x0, MemorySegment w, long off, long panelBytes, int kc, float[] tile) {
         FloatVector c0 = FloatVector.zero(F);
@@ -165,14 +173,18 @@ final class StreamingKernels {
         long o3 = o2 + panelBytes;
         for (int k = 0; k < kc; k++, off += 2 * NR, o1 += 2 * NR, o2 += 2 * NR, o3 += 2 * NR) {
             FloatVector a = FloatVector.broadcast(F, x[x0 + k]);
-            c0 = a.fma(Widen.bf16(w, off), c0);
-            c1 = a.fma(Widen.bf16(w, off + 2 * LANES), c1);
-            c2 = a.fma(Widen.bf16(w, o1), c2);
-            c3 = a.fma(Widen.bf16(w, o1 + 2 * LANES), c3);
-            c4 = a.fma(Widen.bf16(w, o2), c4);
-            c5 = a.fma(Widen.bf16(w, o2 + 2 * LANES), c5);
-            c6 = a.fma(Widen.bf16(w, o3), c6);
-            c7 = a.fma(Widen.bf16(w, o3 + 2 * LANES), c7);
+            IntVector p0 = Widen.rowPairs(w, off);
+            IntVector p1 = Widen.rowPairs(w, o1);
+            IntVector p2 = Widen.rowPairs(w, o2);
+            IntVector p3 = Widen.rowPairs(w, o3);
+            c0 = a.fma(Widen.evenRows(p0), c0);
+            c1 = a.fma(Widen.oddRows(p0), c1);
+            c2 = a.fma(Widen.evenRows(p1), c2);
+            c3 = a.fma(Widen.oddRows(p1), c3);
+            c4 = a.fma(Widen.evenRows(p2), c4);
+            c5 = a.fma(Widen.oddRows(p2), c5);
+            c6 = a.fma(Widen.evenRows(p3), c6);
+            c7 = a.fma(Widen.oddRows(p3), c7);
         }
         c0.intoArray(tile, 0);
         c1.intoArray(tile, LANES);
@@ -185,9 +197,13 @@ final class StreamingKernels {
     }
 
     /**
-     * m (2..4) tokens: {@link #stream5}'s sums on tokens read from their rows; with keep, the
-     * widened panel is also stored to pack from p0 for a second tile. Only then: at four tokens
-     * the stores cost 12-17% (paired runs, gate projection).
+     * m (2..4) tokens: {@link #stream5}'s sums on tokens read from their rows, in row-pair order
+     * ({@link Widen#rowPairs}: each token's even rows, then its odd rows; {@link TileStore#zipRowPairs}
+     * puts them back in row order). With keep, the widened panel is also stored to pack from p0, in the same
+     * order, for a second tile. Only then: at four tokens the stores cost 12-17% (paired runs, gate
+     * projection). The row-pair widening, one load and two one-instruction widenings per column
+     * instead of two loads, two extensions and two shifts, ran four tokens 1.11x as fast with the
+     * weights streaming from memory (16 and 15 of 16 pairs; paired GEMMs at 2-8 tokens 0.98-1.16x).
      */
     static void stream4(float[] x, int x0, int xs, int m, MemorySegment w, long off, int kc, float[] tile,
                                 boolean keep, MemorySegment pack, long p0) {
@@ -196,8 +212,9 @@ final class StreamingKernels {
         int x2 = x0 + Math.min(2, m - 1) * xs;
         int x3 = x0 + (m - 1) * xs;
         for (int k = 0; k < kc; k++, off += 2 * NR) {
-            FloatVector b0 = Widen.bf16(w, off);
-            FloatVector b1 = Widen.bf16(w, off + 2 * LANES);
+            IntVector pairs = Widen.rowPairs(w, off);
+            FloatVector b0 = Widen.evenRows(pairs);
+            FloatVector b1 = Widen.oddRows(pairs);
             if (keep) {
                 b0.intoMemorySegment(pack, (p0 + k * NR) * 4, ByteOrder.LITTLE_ENDIAN);
                 b1.intoMemorySegment(pack, (p0 + k * NR + LANES) * 4, ByteOrder.LITTLE_ENDIAN);

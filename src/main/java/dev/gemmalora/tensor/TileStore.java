@@ -1,6 +1,7 @@
 package dev.gemmalora.tensor;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
 
 /** Writes a kernel's output tile into its place in the result, or adds it there. */
@@ -63,5 +64,23 @@ final class TileStore {
                 y[o] = first ? tile[i * NR + r] : tile[i * NR + r] + y[o];
             }
         }
+    }
+
+    /** Lane i of the low half of a row-pair column: even row i / 2, or (exceptional index) odd row i / 2. */
+    private static final VectorShuffle<Float> ZIP_LOW = VectorShuffle.fromOp(F, i -> (i & 1) == 0 ? i / 2 : i / 2 - LANES);
+    private static final VectorShuffle<Float> ZIP_HIGH = VectorShuffle.fromOp(F, i -> (i & 1) == 0 ? (i + LANES) / 2 : (i + LANES) / 2 - LANES);
+
+    /**
+     * A tile in row-pair order ({@link Widen#rowPairs}: each NR-wide group holds its even rows,
+     * then its odd rows) zipped back into row order: `groups` groups from tile into zipped.
+     */
+    static float[] zipRowPairs(float[] tile, int groups, float[] zipped) {
+        for (int i = 0; i < groups; i++) {
+            FloatVector even = FloatVector.fromArray(F, tile, i * NR);
+            FloatVector odd = FloatVector.fromArray(F, tile, i * NR + LANES);
+            even.rearrange(ZIP_LOW, odd).intoArray(zipped, i * NR);
+            even.rearrange(ZIP_HIGH, odd).intoArray(zipped, i * NR + LANES);
+        }
+        return zipped;
     }
 }
