@@ -22,6 +22,8 @@ final class FewTokenGemm {
     /**
      * Few tokens, BF16: each KC block of a panel is read from memory once, widened in registers and
      * used for every token while it sits in L1, so reading the weights overlaps the arithmetic.
+     * The kernels of one to four tokens sum in row-pair order ({@link Widen#rowPairs}), zipped back
+     * per tile; five tokens take the packed path's five-token tile, in row order.
      */
     static void stream(float[] x, int tokens, Weight w, float[] y) {
         int rows = w.rows();
