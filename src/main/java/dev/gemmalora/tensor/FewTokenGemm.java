@@ -54,7 +54,7 @@ final class FewTokenGemm {
                     long i = ((long) p * cols + k0) * NR;
                     if (fives != null) {
                         StreamingKernels.stream5(fives, k0 * PACKED, seg, i * 2, kc, tile, widened, 0);
-                        TileStore.storeTile(tile, PACKED, valid, y, p * NR, rows, k0 == 0);
+                        TileStore.storeTile(TileStore.zipRowPairs(tile, PACKED, zipped), PACKED, valid, y, p * NR, rows, k0 == 0);
                     } else {
                         fourTokenTiles(x, tokens, cols, k0, kc, seg, i * 2, tile, zipped, widened, y, p * NR, valid, rows);
                     }

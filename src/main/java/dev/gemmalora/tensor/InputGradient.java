@@ -3,6 +3,7 @@ package dev.gemmalora.tensor;
 import dev.gemmalora.io.DType;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import jdk.incubator.vector.IntVector;
 
 /**
  * dx[T, cols] += dy[T, rows] W for a packed {@link Weight}: the input gradient of y = x W^T.
@@ -131,8 +132,8 @@ final class InputGradient {
     /**
      * The columns in groups of five, k-major, as {@link Gemm#kernel5} reads them:
      * a[(g * kc + k) * MR + i] = W[k0 + k][c0 + MR g + i]. In a panel the NR rows of one column are
-     * contiguous, so each column's kc rows are kc / NR runs of NR, widened as vectors and then
-     * spread five apart. Panel-major order keeps the reads within one panel's columns. A last
+     * contiguous, so each column's kc rows are kc / NR runs of NR, widened as vectors (BF16 as row
+     * pairs, zipped back) and then spread five apart. Panel-major order keeps the reads within one panel's columns. A last
      * group short of five keeps stale columns, whose results are not stored.
      */
     private static void widenColumns(MemorySegment wd, boolean bf16, int cols, int c0, int nc, int k0, int kc, float[] a) {
@@ -141,8 +142,10 @@ final class InputGradient {
             long run = ((long) ((k0 + q) / NR) * cols + c0) * NR;
             for (int c = 0; c < nc; c++, run += NR) {
                 if (bf16) {
-                    Widen.bf16(wd, run * 2).intoArray(runs, 0);
-                    Widen.bf16(wd, (run + Simd.LANES) * 2).intoArray(runs, Simd.LANES);
+                    IntVector pairs = Widen.rowPairs(wd, run * 2);
+                    Widen.evenRows(pairs).intoArray(runs, 0);
+                    Widen.oddRows(pairs).intoArray(runs, Simd.LANES);
+                    TileStore.zipRowPairs(runs, 1, runs);
                 } else {
                     MemorySegment.copy(wd, Weight.F32, run * 4, runs, 0, NR);
                 }

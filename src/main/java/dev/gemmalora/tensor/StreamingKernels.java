@@ -10,7 +10,8 @@ import jdk.incubator.vector.VectorSpecies;
  * Kernels that widen a BF16 panel in registers as they read it from the memory-mapped weight, so
  * that reading the weights overlaps the arithmetic: the first token tile of the packed path (which
  * also stores the widened panel for the other tiles) and the few-token path of decoding. Each sums
- * in the order of {@link PackedKernels}, so a token's result does not depend on the path.
+ * in the order of {@link PackedKernels}, so a token's result does not depend on the path. All
+ * widen as row pairs ({@link Widen}): their sums, and the panels they keep, are in row-pair order.
  */
 final class StreamingKernels {
     private static final VectorSpecies<Float> F = Simd.F;
@@ -23,9 +24,9 @@ final class StreamingKernels {
 
     /**
      * Five tokens packed k-major from a0 ({@link Gemm#packFives}) against kc columns of a BF16 panel
-     * from byte offset off, summed as {@link PackedKernels#kernel5} sums, into tile; the widened panel is
-     * also stored to pack from float index p0 for the packed path's other tiles (decoding five tokens
-     * writes it to scratch). The kernels take the bare segment: reaching it through the Weight (a
+     * from byte offset off, summed as {@link PackedKernels#kernel5} sums, into tile in row-pair order;
+     * the widened panel is also stored to pack from float index p0, in that order, for the packed
+     * path's other tiles (decoding five tokens writes it to scratch). The kernels take the bare segment: reaching it through the Weight (a
      * dtype test per load) measured a third slower. The six-token kernel this replaced read tokens
      * from their rows and needed 15 of AVX2's 16 registers: C2 loaded all six broadcasts first and
      * kept four accumulators on the stack, a store and a reload each per k-step. Ten accumulators
@@ -37,8 +38,9 @@ final class StreamingKernels {
         FloatVector c30 = c00, c31 = c00, c40 = c00, c41 = c00;
         long pb = p0 * 4;
         for (int i = a0, end = a0 + kc * PACKED; i < end; i += PACKED, off += 2 * NR, pb += 2 * 4 * LANES) {
-            FloatVector b0 = Widen.bf16(w, off);
-            FloatVector b1 = Widen.bf16(w, off + 2 * LANES);
+            IntVector pairs = Widen.rowPairs(w, off);
+            FloatVector b0 = Widen.evenRows(pairs);
+            FloatVector b1 = Widen.oddRows(pairs);
             b0.intoMemorySegment(pack, pb, ByteOrder.LITTLE_ENDIAN);
             b1.intoMemorySegment(pack, pb + 4 * LANES, ByteOrder.LITTLE_ENDIAN);
             FloatVector a = FloatVector.broadcast(F, x[i]);
@@ -84,10 +86,12 @@ final class StreamingKernels {
         long pb = p0 * 4;
         long qb = (p0 + next) * 4;
         for (int i = a0, end = a0 + kc * PACKED; i < end; i += PACKED, off += 2 * NR, off2 += 2 * NR, pb += 4 * NR, qb += 4 * NR) {
-            FloatVector b0 = Widen.bf16(w, off);
-            FloatVector b1 = Widen.bf16(w, off + 2 * LANES);
-            FloatVector b2 = Widen.bf16(w, off2);
-            FloatVector b3 = Widen.bf16(w, off2 + 2 * LANES);
+            IntVector pairs = Widen.rowPairs(w, off);
+            IntVector pairs2 = Widen.rowPairs(w, off2);
+            FloatVector b0 = Widen.evenRows(pairs);
+            FloatVector b1 = Widen.oddRows(pairs);
+            FloatVector b2 = Widen.evenRows(pairs2);
+            FloatVector b3 = Widen.oddRows(pairs2);
             b0.intoMemorySegment(pack, pb, ByteOrder.LITTLE_ENDIAN);
             b1.intoMemorySegment(pack, pb + 4 * LANES, ByteOrder.LITTLE_ENDIAN);
             b2.intoMemorySegment(pack, qb, ByteOrder.LITTLE_ENDIAN);
