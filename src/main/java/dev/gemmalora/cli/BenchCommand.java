@@ -17,6 +17,9 @@ import picocli.CommandLine.Option;
                 "Figures: machine peak, FMA loop and bandwidth; GEMM on the model's shapes; LoRA training step with and without "
                         + "gradient checkpointing; log-likelihood scoring; KV-cache decoding; peak memory. Medians after a warm-up."})
 final class BenchCommand implements Callable<Integer> {
+    /** The summary table's columns, header and rows alike. */
+    private static final String ROW = "%-22s %14s %12s %8s %9s %16s %7s%n";
+
     @Option(names = "--layers", defaultValue = "26", description = "Decoder layers (every shape stays gemma-2-2b's).")
     int layers;
 
@@ -79,7 +82,7 @@ final class BenchCommand implements Callable<Integer> {
                 truthfulQa, tokenizer, questions, new java.util.LinkedHashSet<>(parts), warmup),
                 System.out::println).run();
         System.out.println();
-        System.out.printf("%-22s %14s %12s %8s %9s %16s %7s%n", "figure", "tokens/s", "GFLOP/s", "MFU", "of loop", "machine after", "steal");
+        System.out.printf(ROW, "figure", "tokens/s", "GFLOP/s", "MFU", "of loop", "machine after", "steal");
         for (String k : new String[] {"gemm", "train", "train_checkpointed", "score", "decode_b1", "decode_b8", "truthfulqa_mc"}) {
             var f = r.get(k);
             if (f == null) {
@@ -89,7 +92,7 @@ final class BenchCommand implements Callable<Integer> {
                 System.out.printf("%-22s %s%n", k, f.get("error").asText());
                 continue;
             }
-            System.out.printf("%-22s %14s %12s %8s %9s %16s %7s%n", k, f.has("tokens_per_s") ? String.format("%.2f", f.get("tokens_per_s").asDouble()) : "",
+            System.out.printf(ROW, k, f.has("tokens_per_s") ? String.format("%.2f", f.get("tokens_per_s").asDouble()) : "",
                     f.has("gflops") ? String.format("%.1f", f.get("gflops").asDouble()) : "",
                     f.has("mfu") ? String.format("%.2f", f.get("mfu").asDouble())
                             : f.has("bandwidth_fraction") ? String.format("%.2f bw", f.get("bandwidth_fraction").asDouble()) : "",

@@ -286,25 +286,25 @@ public final class Gemm {
                 for (; PAIRED && q + 2 <= panels; q += 2) {
                     long off = ((long) (o0 / NR + q) * cols + k0) * NR * 2;
                     StreamingKernels.stream5Pair(fives, k0 * PACKED, bf16, off, (long) cols * NR * 2, kc, tile, tile2, pack, q * NR * kc, NR * kc);
-                    TileStore.store(TileStore.zipRowPairs(tile, PACKED, tile), PACKED, NR, sums, q * NR, NB, first);
-                    TileStore.store(TileStore.zipRowPairs(tile2, PACKED, tile2), PACKED, NR, sums, (q + 1) * NR, NB, first);
+                    TileStore.storeRowPairs(tile, PACKED, NR, sums, q * NR, NB, first);
+                    TileStore.storeRowPairs(tile2, PACKED, NR, sums, (q + 1) * NR, NB, first);
                 }
                 for (int p = q; p < panels; p++) {
                     long off = ((long) (o0 / NR + p) * cols + k0) * NR * 2;
                     StreamingKernels.stream5(fives, k0 * PACKED, bf16, off, kc, tile, pack, p * NR * kc);
-                    TileStore.store(TileStore.zipRowPairs(tile, PACKED, tile), PACKED, NR, sums, p * NR, NB, first);
+                    TileStore.storeRowPairs(tile, PACKED, NR, sums, p * NR, NB, first);
                 }
                 t0 += PACKED;
                 for (int g = 1; t0 + PACKED <= tokens; g++, t0 += PACKED) {
                     int p = 0;
                     for (; PAIRED && p + 2 <= panels; p += 2) {
                         PackedKernels.kernel5Pair(fives, (g * cols + k0) * PACKED, pack, p * NR * kc, NR * kc, kc, tile, tile2);
-                        TileStore.store(TileStore.zipRowPairs(tile, PACKED, tile), PACKED, NR, sums, t0 * NB + p * NR, NB, first);
-                        TileStore.store(TileStore.zipRowPairs(tile2, PACKED, tile2), PACKED, NR, sums, t0 * NB + (p + 1) * NR, NB, first);
+                        TileStore.storeRowPairs(tile, PACKED, NR, sums, t0 * NB + p * NR, NB, first);
+                        TileStore.storeRowPairs(tile2, PACKED, NR, sums, t0 * NB + (p + 1) * NR, NB, first);
                     }
                     for (; p < panels; p++) {
                         PackedKernels.kernel5(fives, (g * cols + k0) * PACKED, pack, p * NR * kc, kc, tile);
-                        TileStore.store(TileStore.zipRowPairs(tile, PACKED, tile), PACKED, NR, sums, t0 * NB + p * NR, NB, first);
+                        TileStore.storeRowPairs(tile, PACKED, NR, sums, t0 * NB + p * NR, NB, first);
                     }
                 }
             } else {
@@ -320,7 +320,11 @@ public final class Gemm {
                     } else {
                         PackedKernels.kernel4(x, (tStart + t0) * cols + k0, cols, m, pack, p * NR * kc, kc, tile);
                     }
-                    TileStore.store(bf16 == null ? tile : TileStore.zipRowPairs(tile, m, tile), m, NR, sums, t0 * NB + p * NR, NB, first);
+                    if (bf16 == null) {
+                        TileStore.store(tile, m, NR, sums, t0 * NB + p * NR, NB, first);
+                    } else {
+                        TileStore.storeRowPairs(tile, m, NR, sums, t0 * NB + p * NR, NB, first);
+                    }
                 }
             }
         }

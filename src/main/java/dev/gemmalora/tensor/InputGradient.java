@@ -133,8 +133,8 @@ final class InputGradient {
      * The columns in groups of five, k-major, as {@link Gemm#kernel5} reads them:
      * a[(g * kc + k) * MR + i] = W[k0 + k][c0 + MR g + i]. In a panel the NR rows of one column are
      * contiguous, so each column's kc rows are kc / NR runs of NR, widened as vectors (BF16 as row
-     * pairs, zipped back) and then spread five apart. Panel-major order keeps the reads within one panel's columns. A last
-     * group short of five keeps stale columns, whose results are not stored.
+     * pairs, zipped back) and then spread five apart. Panel-major order keeps the reads within one
+     * panel's columns. A last group short of five keeps stale columns, whose results are not stored.
      */
     private static void widenColumns(MemorySegment wd, boolean bf16, int cols, int c0, int nc, int k0, int kc, float[] a) {
         float[] runs = SCRATCH.floats(3, NR);

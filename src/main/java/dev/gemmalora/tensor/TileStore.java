@@ -9,6 +9,9 @@ final class TileStore {
     private static final VectorSpecies<Float> F = Simd.F;
     private static final int LANES = Simd.LANES;
     private static final int NR = Weight.PANEL;
+    /** Lane i of the low half of a row-pair column: even row i / 2, or (exceptional index) odd row i / 2. */
+    private static final VectorShuffle<Float> ZIP_LOW = VectorShuffle.fromOp(F, i -> (i & 1) == 0 ? i / 2 : i / 2 - LANES);
+    private static final VectorShuffle<Float> ZIP_HIGH = VectorShuffle.fromOp(F, i -> (i & 1) == 0 ? (i + LANES) / 2 : (i + LANES) / 2 - LANES);
 
     private TileStore() {
     }
@@ -66,13 +69,10 @@ final class TileStore {
         }
     }
 
-    /** Lane i of the low half of a row-pair column: even row i / 2, or (exceptional index) odd row i / 2. */
-    private static final VectorShuffle<Float> ZIP_LOW = VectorShuffle.fromOp(F, i -> (i & 1) == 0 ? i / 2 : i / 2 - LANES);
-    private static final VectorShuffle<Float> ZIP_HIGH = VectorShuffle.fromOp(F, i -> (i & 1) == 0 ? (i + LANES) / 2 : (i + LANES) / 2 - LANES);
-
     /**
      * A tile in row-pair order ({@link Widen#rowPairs}: each NR-wide group holds its even rows,
-     * then its odd rows) zipped back into row order: `groups` groups from tile into zipped.
+     * then its odd rows) zipped back into row order: `groups` groups from tile into zipped, which
+     * may be tile itself (each group is read whole before it is written).
      */
     static float[] zipRowPairs(float[] tile, int groups, float[] zipped) {
         for (int i = 0; i < groups; i++) {
@@ -82,5 +82,10 @@ final class TileStore {
             even.rearrange(ZIP_HIGH, odd).intoArray(zipped, i * NR + LANES);
         }
         return zipped;
+    }
+
+    /** {@link #store} for a tile of m token rows in row-pair order, zipped in place first. */
+    static void storeRowPairs(float[] tile, int m, int valid, float[] y, int y0, int ys, boolean first) {
+        store(zipRowPairs(tile, m, tile), m, valid, y, y0, ys, first);
     }
 }
