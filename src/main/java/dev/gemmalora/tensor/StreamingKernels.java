@@ -26,10 +26,11 @@ final class StreamingKernels {
      * Five tokens packed k-major from a0 ({@link Gemm#packFives}) against kc columns of a BF16 panel
      * from byte offset off, summed as {@link PackedKernels#kernel5} sums, into tile in row-pair order;
      * the widened panel is also stored to pack from float index p0, in that order, for the packed
-     * path's other tiles (decoding five tokens writes it to scratch). The kernels take the bare segment: reaching it through the Weight (a
-     * dtype test per load) measured a third slower. The six-token kernel this replaced read tokens
-     * from their rows and needed 15 of AVX2's 16 registers: C2 loaded all six broadcasts first and
-     * kept four accumulators on the stack, a store and a reload each per k-step. Ten accumulators
+     * path's other tiles (decoding five tokens writes it to scratch). The kernels take the bare
+     * segment: reaching it through the Weight (a dtype test per load) measured a third slower. The
+     * six-token kernel this replaced read tokens from their rows and needed 15 of AVX2's 16
+     * registers: C2 loaded all six broadcasts first and kept four accumulators on the stack, a
+     * store and a reload each per k-step. Ten accumulators
      * and one packed index compile without a spill: paired runs, 128 tokens of gate_proj 1.04x,
      * 512 tokens 1.05x, 9 tokens 1.17x, five decoded tokens 1.37-1.45x, bits unchanged.
      */
@@ -203,9 +204,9 @@ final class StreamingKernels {
     /**
      * m (2..4) tokens: {@link #stream5}'s sums on tokens read from their rows, in row-pair order
      * ({@link Widen#rowPairs}: each token's even rows, then its odd rows; {@link TileStore#zipRowPairs}
-     * puts them back in row order). With keep, the widened panel is also stored to pack from p0, in the same
-     * order, for a second tile. Only then: at four tokens the stores cost 12-17% (paired runs, gate
-     * projection). The row-pair widening, one load and two one-instruction widenings per column
+     * puts them back in row order). With keep, the widened panel is also stored to pack from p0, in
+     * the same order, for a second tile. Only then: at four tokens the stores cost 12-17% (paired
+     * runs, gate projection). The row-pair widening, one load and two one-instruction widenings per column
      * instead of two loads, two extensions and two shifts, ran four tokens 1.11x as fast with the
      * weights streaming from memory (16 and 15 of 16 pairs; paired GEMMs at 2-8 tokens 0.98-1.16x).
      */
