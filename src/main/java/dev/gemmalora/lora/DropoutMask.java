@@ -32,17 +32,17 @@ public final class DropoutMask {
         return h >>> 8 >= threshold(p);
     }
 
-    /** dst = x masked and scaled by 1/(1-p), as {@link #keep} draws the mask (x.length elements). */
-    public static void apply(float[] x, float[] dst, long seed, double p) {
-        run(x, dst, x.length, seed, p, false);
+    /**
+     * dst = x masked and scaled by 1/(1-p) in the first n elements, as {@link #keep} draws the mask.
+     * Either array may be longer (reused buffers); the rest is not touched.
+     */
+    public static void apply(float[] x, float[] dst, int n, long seed, double p) {
+        run(x, dst, n, seed, p, false);
     }
 
-    /**
-     * dst += src masked and scaled by 1/(1-p) (dst.length elements; src may be longer): the input
-     * gradient of {@link #apply}.
-     */
-    public static void addMasked(float[] src, float[] dst, long seed, double p) {
-        run(src, dst, dst.length, seed, p, true);
+    /** dst += src masked and scaled by 1/(1-p) in the first n elements: the input gradient of {@link #apply}. */
+    public static void addMasked(float[] src, float[] dst, int n, long seed, double p) {
+        run(src, dst, n, seed, p, true);
     }
 
     private static void run(float[] src, float[] dst, int n, long seed, double p, boolean add) {

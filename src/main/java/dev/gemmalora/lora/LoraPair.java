@@ -67,21 +67,22 @@ public final class LoraPair implements Adapter {
     @Override
     public Adapter.Saved addForwardTrain(float[] x, int tokens, float[] y, long seed) {
         float[] u = new float[tokens * r];
-        Gemm.matmulT(dropped(x, seed), tokens, a, r, in, u);
+        Gemm.matmulT(dropped(x, tokens * in, seed), tokens, a, r, in, u);
         addUp(u, tokens, y);
         return new Saved(x, seed, u);
     }
 
     /**
-     * x with dropout applied and scaled by 1/(1-p), in the thread's scratch (its first x.length
-     * floats; valid until the next call that uses the scratch), or x itself without dropout.
+     * The first n floats of x with dropout applied and scaled by 1/(1-p), in the thread's scratch
+     * (valid until the next call that uses the scratch), or x itself without dropout. x may be a
+     * reused tape array longer than n.
      */
-    private float[] dropped(float[] x, long seed) {
+    private float[] dropped(float[] x, int n, long seed) {
         if (dropout == 0) {
             return x;
         }
-        float[] xd = scratch(x.length);
-        DropoutMask.apply(x, xd, seed, dropout);
+        float[] xd = scratch(n);
+        DropoutMask.apply(x, xd, n, seed, dropout);
         return xd;
     }
 
@@ -107,7 +108,7 @@ public final class LoraPair implements Adapter {
             du[i] *= s;
         }
         // Weight gradients as products over the tokens: dA += du^T xd, dB^T = s u^T dy.
-        TransposedProduct.add(du, r, dropped(sv.x(), sv.seed()), tokens, in, gradA);
+        TransposedProduct.add(du, r, dropped(sv.x(), tokens * in, sv.seed()), tokens, in, gradA);
         float[] gbt = new float[r * out];
         TransposedProduct.add(sv.u(), r, dy, tokens, out, gbt);
         for (int o = 0; o < out; o++) {
@@ -121,7 +122,7 @@ public final class LoraPair implements Adapter {
         }
         float[] dxd = scratch(tokens * in);
         Gemm.matmul(du, tokens, a, r, in, dxd);
-        DropoutMask.addMasked(dxd, dx, sv.seed(), dropout);
+        DropoutMask.addMasked(dxd, dx, tokens * in, sv.seed(), dropout);
     }
 
     public String module() {

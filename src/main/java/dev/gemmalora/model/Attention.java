@@ -41,14 +41,14 @@ public final class Attention {
         return forward(q, batch, tokens, cache, layer, sliding, window, probs, tree, new float[batch * tokens * heads * headDim]);
     }
 
-    /** {@link #forward} into out [B*T, heads*headDim], which it zeroes first and returns. */
+    /** {@link #forward} into the first B*T*heads*headDim floats of out, which it zeroes first and returns. */
     float[] forward(float[] q, int batch, int tokens, KvCache cache, int layer, boolean sliding, int window,
                     float[][][][] probs, TokenTree tree, float[] out) {
         int kvLen = cache.length() + tokens;
         int group = heads / kvHeads;
         int qDim = heads * headDim;
         int kvDim = kvHeads * headDim;
-        Arrays.fill(out, 0f);
+        Arrays.fill(out, 0, batch * tokens * qDim, 0f);
         Parallel.forRange(batch * heads, bh -> {
             int b = bh / heads;
             int h = bh % heads;

@@ -25,6 +25,12 @@ public final class Backprop {
     /** Under checkpointing, what each layer keeps of its tape through the step. */
     private final LayerTape.Kept[] kept;
     private final GradientBuffers gradients = new GradientBuffers();
+    /**
+     * The step's keys and values, kept for the next step of the same batch size (positions start
+     * at 0 every step; the cache grows to the longest batch): a new one each step was, after the
+     * tapes, the largest array a step allocated.
+     */
+    private KvCache cache;
 
     /** A training pass over m that reuses its activation arrays from one batch to the next. */
     public Backprop(Gemma2Model m) {
@@ -51,7 +57,9 @@ public final class Backprop {
         Gemma2Config c = m.config();
         int batch = ids.length;
         int tokens = ids[0].length;
-        KvCache cache = KvCache.forModel(c, batch, tokens);
+        if (cache == null || cache.batch() != batch) {
+            cache = KvCache.forModel(c, batch, tokens);
+        }
         cache.reserve(tokens, mask);
         DecoderLayer[] layers = m.layers();
         int tapeCount = checkpoint ? 1 : layers.length;

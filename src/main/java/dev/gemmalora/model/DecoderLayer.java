@@ -51,7 +51,7 @@ public final class DecoderLayer {
 
     /**
      * The training forward: records what backward needs in the tape, overwriting the arrays it
-     * holds from an earlier step, and writes the output into out when that has the right length
+     * holds from an earlier step, and writes the output into out when that is long enough
      * (seed fixes the adapters' dropout, so recomputing under gradient checkpointing reproduces it).
      * x holds the rows of B*T that rows lists (all of them when rows is null), as in inference.
      */
@@ -85,12 +85,12 @@ public final class DecoderLayer {
                 tree, LayerTape.reuse(t.att, full * c.qDim())), rows, c.qDim());
         float[] oOut = replay ? t.oOut : project(o, att, n, sv, 3, seed + 3, LayerTape.reuse(t.oOut, n * hid));
         float[] a = Ops.rmsNorm(oOut, n, hid, postAttnNorm, c.rmsEps(), LayerTape.reuse(t.a, n * hid));
-        Ops.addInPlace(a, x);
+        Ops.addInPlace(a, x, n * hid);
         float[] f = Ops.rmsNorm(a, n, hid, preFfwNorm, c.rmsEps(), LayerTape.reuse(t.f, n * hid));
         int inter = c.intermediate();
         float[] g = project(gate, f, n, sv, 4, seed + 4, LayerTape.reuse(t.g, n * inter));
         float[] u = project(up, f, n, sv, 5, seed + 5, LayerTape.reuse(t.u, n * inter));
-        float[] act = Ops.geglu(g, u, LayerTape.reuse(t.act, n * inter));
+        float[] act = Ops.geglu(g, u, LayerTape.reuse(t.act, n * inter), n * inter);
         float[] downOut = replay ? t.downOut : project(down, act, n, sv, 6, seed + 6, LayerTape.reuse(t.downOut, n * hid));
         t.x = x;
         t.h = h;
@@ -107,7 +107,7 @@ public final class DecoderLayer {
             return null;
         }
         float[] out = Ops.rmsNorm(downOut, n, hid, postFfwNorm, c.rmsEps(), LayerTape.reuse(outBuf, n * hid));
-        Ops.addInPlace(out, a);
+        Ops.addInPlace(out, a, n * hid);
         return out;
     }
 
@@ -157,10 +157,10 @@ public final class DecoderLayer {
                 t.saved[6], b.inter(0, ni));
         float[] dg = b.inter(1, ni);
         float[] du = b.inter(2, ni);
-        Ops.gegluBackward(dAct, t.g, t.u, dg, du);
+        Ops.gegluBackward(dAct, t.g, t.u, dg, du, ni);
         float[] df = gate.backward(dg, n, t.saved[4], b.hidden(1, nh));
-        Ops.addInPlace(df, up.backward(du, n, t.saved[5], b.hidden(2, nh)));
-        Ops.addInPlace(da, Ops.rmsNormBackward(t.a, n, hid, preFfwNorm, c.rmsEps(), df, b.hidden(2, nh)));
+        Ops.addInPlace(df, up.backward(du, n, t.saved[5], b.hidden(2, nh)), nh);
+        Ops.addInPlace(da, Ops.rmsNormBackward(t.a, n, hid, preFfwNorm, c.rmsEps(), df, b.hidden(2, nh)), nh);
         float[] dx = b.output(dOut, nh);
         System.arraycopy(da, 0, dx, 0, nh);
         float[] dAtt = o.backward(Ops.rmsNormBackward(t.oOut, n, hid, postAttnNorm, c.rmsEps(), da, b.hidden(1, nh)), n,
@@ -170,9 +170,9 @@ public final class DecoderLayer {
         m.rope().apply(dqkv[0], full, tokens, c.heads(), 0, -1);
         m.rope().apply(dqkv[1], full, tokens, c.kvHeads(), 0, -1);
         float[] dh = q.backward(Ops.gatherRows(dqkv[0], rows, c.qDim()), n, t.saved[0], b.hidden(1, nh));
-        Ops.addInPlace(dh, k.backward(Ops.gatherRows(dqkv[1], rows, c.kvDim()), n, t.saved[1], b.hidden(2, nh)));
-        Ops.addInPlace(dh, v.backward(Ops.gatherRows(dqkv[2], rows, c.kvDim()), n, t.saved[2], b.hidden(2, nh)));
-        Ops.addInPlace(dx, Ops.rmsNormBackward(t.x, n, hid, inputNorm, c.rmsEps(), dh, b.hidden(2, nh)));
+        Ops.addInPlace(dh, k.backward(Ops.gatherRows(dqkv[1], rows, c.kvDim()), n, t.saved[1], b.hidden(2, nh)), nh);
+        Ops.addInPlace(dh, v.backward(Ops.gatherRows(dqkv[2], rows, c.kvDim()), n, t.saved[2], b.hidden(2, nh)), nh);
+        Ops.addInPlace(dx, Ops.rmsNormBackward(t.x, n, hid, inputNorm, c.rmsEps(), dh, b.hidden(2, nh)), nh);
         return dx;
     }
 }

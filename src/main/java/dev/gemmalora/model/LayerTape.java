@@ -56,22 +56,32 @@ final class LayerTape {
         System.arraycopy(saved, 0, k.saved, 0, saved.length);
     }
 
-    /** old when it has length n (its contents are to be overwritten), else a new array. */
+    /**
+     * old when it holds at least n floats (the first n are to be overwritten), else a new array.
+     * Real batches differ in length from step to step, and arrays of the exact size were allocated
+     * again at nearly every step, promoted, and collected from the old generation; so every op
+     * takes its sizes from its caller, never from an array's length.
+     */
     static float[] reuse(float[] old, int n) {
-        return old != null && old.length == n ? old : new float[n];
+        return old != null && old.length >= n ? old : new float[n];
     }
 
-    /** Attention weights [B][heads][T][kvLen], zeroed: attention writes only the visible slots. */
+    /**
+     * Attention weights [B][heads][T][kvLen], zeroed: attention writes only the visible slots. Like
+     * {@link #reuse}, kept while every dimension is large enough (only the part in use is zeroed),
+     * else grown to the larger of the old and new sizes.
+     */
     float[][][][] probs(int batch, int heads, int tokens, int kvLen) {
-        if (probs == null || probs.length != batch || probs[0].length != heads || probs[0][0].length != tokens
-                || probs[0][0][0].length != kvLen) {
-            probs = new float[batch][heads][tokens][kvLen];
+        if (probs == null || probs.length < batch || probs[0].length != heads || probs[0][0].length < tokens
+                || probs[0][0][0].length < kvLen) {
+            int[] old = probs == null ? new int[3] : new int[] {probs.length, probs[0][0].length, probs[0][0][0].length};
+            probs = new float[Math.max(batch, old[0])][heads][Math.max(tokens, old[1])][Math.max(kvLen, old[2])];
             return probs;
         }
-        for (float[][][] b : probs) {
-            for (float[][] h : b) {
-                for (float[] row : h) {
-                    java.util.Arrays.fill(row, 0f);
+        for (int b = 0; b < batch; b++) {
+            for (float[][] h : probs[b]) {
+                for (int t = 0; t < tokens; t++) {
+                    java.util.Arrays.fill(h[t], 0, kvLen, 0f);
                 }
             }
         }

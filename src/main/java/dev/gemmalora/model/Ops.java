@@ -102,9 +102,9 @@ public final class Ops {
         return cap == 0 ? x : (float) (cap * Math.tanh(x / cap));
     }
 
-    /** a[i] += b[i]. */
-    public static void addInPlace(float[] a, float[] b) {
-        for (int i = 0; i < a.length; i++) {
+    /** a[i] += b[i] for the first n elements (either array may be a longer, reused one). */
+    public static void addInPlace(float[] a, float[] b, int n) {
+        for (int i = 0; i < n; i++) {
             a[i] += b[i];
         }
     }
@@ -139,14 +139,14 @@ public final class Ops {
 
     /** GeGLU: gelu_tanh(g) * u, element-wise; {@link #geluTanh} is its scalar twin. */
     public static float[] geglu(float[] g, float[] u) {
-        return geglu(g, u, new float[g.length]);
+        return geglu(g, u, new float[g.length], g.length);
     }
 
-    /** {@link #geglu} into act, which it returns. */
-    static float[] geglu(float[] g, float[] u, float[] act) {
-        Parallel.forRange((g.length + CHUNK - 1) / CHUNK, c -> {
+    /** {@link #geglu} of the first n elements into act, which it returns. */
+    static float[] geglu(float[] g, float[] u, float[] act, int n) {
+        Parallel.forRange((n + CHUNK - 1) / CHUNK, c -> {
             int i = c * CHUNK;
-            int end = Math.min(g.length, i + CHUNK);
+            int end = Math.min(n, i + CHUNK);
             for (; i <= end - F.length(); i += F.length()) {
                 geglu(g, u, act, i, F.maskAll(true));
             }
@@ -168,13 +168,13 @@ public final class Ops {
     }
 
     /**
-     * Gradients of {@link #geglu} with respect to g and u, given that of its output;
-     * {@link #geluTanhGrad} is the scalar twin.
+     * Gradients of {@link #geglu} with respect to g and u in the first n elements, given that of its
+     * output; {@link #geluTanhGrad} is the scalar twin.
      */
-    public static void gegluBackward(float[] dAct, float[] g, float[] u, float[] dg, float[] du) {
-        Parallel.forRange((g.length + CHUNK - 1) / CHUNK, c -> {
+    public static void gegluBackward(float[] dAct, float[] g, float[] u, float[] dg, float[] du, int n) {
+        Parallel.forRange((n + CHUNK - 1) / CHUNK, c -> {
             int i = c * CHUNK;
-            int end = Math.min(g.length, i + CHUNK);
+            int end = Math.min(n, i + CHUNK);
             for (; i <= end - F.length(); i += F.length()) {
                 gegluGrad(dAct, g, u, dg, du, i, F.maskAll(true));
             }

@@ -31,10 +31,10 @@ class DropoutMaskTest {
         boolean[] keep = scalarMask(seed, n, p);
         float inv = (float) (1.0 / (1.0 - p));
         float[] applied = new float[n];
-        DropoutMask.apply(x, applied, seed, p);
+        DropoutMask.apply(x, applied, n, seed, p);
         float[] added = new float[n];
         java.util.Arrays.fill(added, 1f);
-        DropoutMask.addMasked(x, added, seed, p);
+        DropoutMask.addMasked(x, added, n, seed, p);
         for (int i = 0; i < n; i++) {
             float want = keep[i] ? x[i] * inv : 0f;
             assertEquals(want, applied[i], 0f, "apply at " + i);
@@ -42,9 +42,12 @@ class DropoutMaskTest {
         }
     }
 
-    /** LoRA hands addMasked a reused scratch longer than the gradient: only dst's length counts. */
+    /**
+     * LoRA hands both calls reused arrays longer than the tensor: the first n elements come out as
+     * with arrays of exactly n, and the rest is left alone.
+     */
     @Test
-    void addMaskedReadsOnlyDestinationLength() {
+    void touchesOnlyTheFirstNElements() {
         int n = (1 << 15) + 21;
         float[] src = new float[n + 100];
         for (int i = 0; i < src.length; i++) {
@@ -52,13 +55,22 @@ class DropoutMaskTest {
         }
         float[] exact = java.util.Arrays.copyOf(src, n);
         float[] want = new float[n];
-        float[] got = new float[n];
-        DropoutMask.addMasked(exact, want, 77, 0.2);
-        DropoutMask.addMasked(src, got, 77, 0.2);
+        DropoutMask.addMasked(exact, want, n, 77, 0.2);
+        float[] added = new float[n + 50];
+        java.util.Arrays.fill(added, n, added.length, 5f);
+        DropoutMask.addMasked(src, added, n, 77, 0.2);
+        float[] applied = new float[n + 50];
+        java.util.Arrays.fill(applied, n, applied.length, 5f);
+        DropoutMask.apply(src, applied, n, 77, 0.2);
         for (int i = 0; i < n; i++) {
-            assertEquals(want[i], got[i], 0f, "at " + i);
+            assertEquals(want[i], added[i], 0f, "addMasked at " + i);
+            assertEquals(want[i], applied[i], 0f, "apply at " + i);
         }
-        assertThrows(IllegalArgumentException.class, () -> DropoutMask.addMasked(new float[3], new float[4], 1, 0.5));
+        for (int i = n; i < added.length; i++) {
+            assertEquals(5f, added[i], 0f, "addMasked past n at " + i);
+            assertEquals(5f, applied[i], 0f, "apply past n at " + i);
+        }
+        assertThrows(IllegalArgumentException.class, () -> DropoutMask.addMasked(new float[3], new float[4], 4, 1, 0.5));
     }
 
     @Test

@@ -111,7 +111,7 @@ class OpGradientTest {
         float[] dy = FiniteDifference.random(rng, 19);
         float[] dGate = new float[19];
         float[] dUp = new float[19];
-        Ops.gegluBackward(dy, gate, up, dGate, dUp);
+        Ops.gegluBackward(dy, gate, up, dGate, dUp, gate.length);
         FiniteDifference.check(v -> DoubleReference.geglu(v, DoubleReference.widen(up)), gate, dy, dGate, "geglu d(gate)");
         FiniteDifference.check(v -> DoubleReference.geglu(DoubleReference.widen(gate), v), up, dy, dUp, "geglu d(up)");
     }

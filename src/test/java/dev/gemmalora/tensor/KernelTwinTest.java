@@ -99,7 +99,7 @@ class KernelTwinTest {
             wantDu[i] = dAct[i] * Ops.geluTanh(g[i]);
         }
         assertClose(act, Ops.geglu(g, u), 2e-6);
-        Ops.gegluBackward(dAct, g, u, dg, du);
+        Ops.gegluBackward(dAct, g, u, dg, du, g.length);
         assertClose(wantDg, dg, 2e-6);
         assertClose(wantDu, du, 2e-6);
     }
