@@ -42,6 +42,12 @@ public final class LogLikelihood {
     private float[] logitChunk;
     private long positions;
     private PrefixCache prefix;
+    /**
+     * The last batch's copy of the prefix cache, overwritten by the next batch that fits in it: a
+     * new copy per batch (a few hundred MB at gemma-2-2b for four TruthfulQA questions) was live
+     * through the young collections that met it, which copied and promoted it.
+     */
+    private KvCache fanned;
 
     /** maxRows: contexts (each with all its continuations) run in one forward. */
     public LogLikelihood(Gemma2Model model, int maxRows) {
@@ -164,7 +170,7 @@ public final class LogLikelihood {
             }
             positions += tree.size();
         }
-        KvCache cache = cached ? prefix.fanOut(nb, len) : KvCache.forModel(model.config(), nb, len);
+        KvCache cache = cached ? (fanned = prefix.fanOut(nb, len, fanned)) : KvCache.forModel(model.config(), nb, len);
         float[] hidden = model.forwardTree(ids, new TokenTree(parent), cache);
         int vocab = model.config().vocabSize();
         for (int s = 0; s < nodes.size(); s += LOGIT_ROWS_PER_CHUNK) {

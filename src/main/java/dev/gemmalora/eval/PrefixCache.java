@@ -45,6 +45,11 @@ final class PrefixCache {
 
     /** rows copies of the prefix's cache, each with room for extraCapacity more positions. */
     KvCache fanOut(int rows, int extraCapacity) {
-        return cache.fanOut(0, rows, extraCapacity);
+        return cache.fanOut(0, rows, extraCapacity, null);
+    }
+
+    /** {@link #fanOut(int, int)} into old when that fits ({@link KvCache#fanOut}), else into a new cache. */
+    KvCache fanOut(int rows, int extraCapacity, KvCache old) {
+        return cache.fanOut(0, rows, extraCapacity, old);
     }
 }

@@ -157,9 +157,18 @@ public final class KvCache {
         return c;
     }
 
-    /** A cache of `rows` rows, each a copy of row `src` of this one (a shared prefix fanned out). */
-    public KvCache fanOut(int src, int rows, int extraCapacity) {
-        KvCache c = new KvCache(layers, rows, kvDim, length + extraCapacity);
+    /**
+     * A cache of `rows` rows, each a copy of row `src` of this one (a shared prefix fanned out),
+     * with room for extraCapacity more positions: old, its contents overwritten, when that is a
+     * cache of this shape with the rows and the room (and nothing else holds it), else a new one
+     * with a quarter more room than asked, so that batches of varying length soon fit.
+     */
+    public KvCache fanOut(int src, int rows, int extraCapacity, KvCache old) {
+        boolean fits = old != null && old.layers == layers && old.kvDim == kvDim && old.batch == rows
+                && old.capacity >= length + extraCapacity;
+        KvCache c = fits ? old : new KvCache(layers, rows, kvDim, length + extraCapacity + (old == null ? 0 : extraCapacity / 4));
+        c.realTokens = null;
+        c.stepPositions = null;
         for (int l = 0; l < layers; l++) {
             for (int b = 0; b < rows; b++) {
                 System.arraycopy(keys[l][src], 0, c.keys[l][b], 0, length * kvDim);
