@@ -160,8 +160,9 @@ public final class KvCache {
     /**
      * A cache of `rows` rows, each a copy of row `src` of this one (a shared prefix fanned out),
      * with room for extraCapacity more positions: old, its contents overwritten, when that is a
-     * cache of this shape with the rows and the room (and nothing else holds it), else a new one
-     * with a quarter more room than asked, so that batches of varying length soon fit.
+     * cache of this shape with the rows and the room (and nothing else holds it), else a new one.
+     * A new one that replaces old gets a quarter more room than asked, so that batches of varying
+     * length soon fit; a first or one-off copy gets what is asked.
      */
     public KvCache fanOut(int src, int rows, int extraCapacity, KvCache old) {
         boolean fits = old != null && old.layers == layers && old.kvDim == kvDim && old.batch == rows
