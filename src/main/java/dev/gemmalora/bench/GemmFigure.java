@@ -22,6 +22,14 @@ final class GemmFigure {
      * to 2.46x within one minute where half-second halves gave 1.61x to 2.14x.
      */
     private static final int SCALING_PAIRS = 7;
+    /**
+     * FMA-loop iterations per thread beside each pair, about 0.4 s at a quiet core's 100 GFLOP/s.
+     * The register-only loop has no memory traffic and no shared work, yet alternated one-thread and
+     * two-thread runs of it read 1.56x to 1.97x within one quiet minute (one thread steady at 101-102
+     * GFLOP/s): the second core of this VM is at times slower than the first. The loop's own
+     * scaling in the same pairs says how much of the GEMM's scaling the machine allowed.
+     */
+    private static final long LOOP_ITERS = 200_000_000L;
 
     private GemmFigure() {
     }
@@ -72,18 +80,30 @@ final class GemmFigure {
         int threads = figures.settings.threads();
         double[] one = new double[SCALING_PAIRS];
         double[] ratio = new double[SCALING_PAIRS];
+        double[] loopRatio = new double[SCALING_PAIRS];
         for (int i = 0; i < SCALING_PAIRS; i++) {
             double single = gateSeconds(gate, gx, t, gy, 1, threads);
             ratio[i] = single / gateSeconds(gate, gx, t, gy, threads, threads);
             one[i] = gateFlops / single / 1e9;
+            loopRatio[i] = loopGflops(threads, threads) / loopGflops(1, threads);
         }
         g.put("gate_proj_gflops", gateGflops);
         g.put("gate_proj_1_thread_gflops", Figures.middle(one));
         g.put("thread_scaling", Figures.middle(ratio));
         g.put("thread_scaling_pairs", SCALING_PAIRS);
+        g.put("fma_loop_thread_scaling", Figures.middle(loopRatio));
         figures.log.accept(String.format("gemm: %.1f GFLOP/s (%.2f MFU); gate_proj on 1 thread %.1f GFLOP/s, %d threads %.2fx"
-                        + " (median of %d back-to-back pairs)", g.get("gflops").asDouble(), g.get("mfu").asDouble(),
-                g.get("gate_proj_1_thread_gflops").asDouble(), threads, g.get("thread_scaling").asDouble(), SCALING_PAIRS));
+                        + " (median of %d back-to-back pairs; the FMA loop beside them %.2fx)", g.get("gflops").asDouble(),
+                g.get("mfu").asDouble(), g.get("gate_proj_1_thread_gflops").asDouble(), threads, g.get("thread_scaling").asDouble(),
+                SCALING_PAIRS, g.get("fma_loop_thread_scaling").asDouble()));
+    }
+
+    /** GFLOP/s of the FMA loop on a pool of the given size; the pool is set back to `restore` threads after. */
+    private static double loopGflops(int threads, int restore) {
+        Parallel.setThreads(threads);
+        double gflops = Machine.fmaLoopGflops(threads, LOOP_ITERS);
+        Parallel.setThreads(restore);
+        return gflops;
     }
 
     /**

@@ -101,6 +101,11 @@ final class BenchCommand implements Callable<Integer> {
                             : f.has("bandwidth_gbps_after") ? String.format("%.1f GB/s", f.get("bandwidth_gbps_after").asDouble()) : "",
                     f.has("cpu_steal_fraction") ? String.format("%.1f%%", 100 * f.get("cpu_steal_fraction").asDouble()) : "");
         }
+        var gemm = r.get("gemm");
+        if (gemm != null && gemm.has("thread_scaling")) {
+            System.out.printf("%d threads over 1 (gate_proj): %.2fx; the FMA loop in the same minutes: %.2fx%n", r.get("threads").asInt(),
+                    gemm.get("thread_scaling").asDouble(), gemm.get("fma_loop_thread_scaling").asDouble());
+        }
         System.out.printf("peak %.1f GFLOP/s, FMA loop %.1f GFLOP/s, read bandwidth %.1f GB/s, peak RSS %.2f GB%n",
                 r.get("peak_gflops").asDouble(), r.get("fma_loop_gflops").asDouble(), r.get("bandwidth_gbps").asDouble(),
                 r.get("peak_rss_bytes").asLong() / 1e9);

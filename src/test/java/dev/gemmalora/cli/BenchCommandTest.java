@@ -23,7 +23,8 @@ class BenchCommandTest {
                 "/train_checkpointed/tokens_per_s", "/train_checkpointed/mfu", "/score/tokens_per_s", "/score/mfu",
                 "/decode_b1/tokens_per_s", "/decode_b1/bandwidth_fraction", "/decode_b8/tokens_per_s", "/peak_rss_bytes", "/threads", "/layers",
                 "/train/fma_loop_gflops_after", "/score/fma_loop_gflops_after", "/decode_b1/bandwidth_gbps_after",
-                "/gemm/thread_scaling", "/gemm/gate_proj_1_thread_gflops", "/gemm/thread_scaling_pairs", "/decode_b1/bandwidth_bound_gbps",
+                "/gemm/thread_scaling", "/gemm/gate_proj_1_thread_gflops", "/gemm/thread_scaling_pairs", "/gemm/fma_loop_thread_scaling",
+                "/decode_b1/bandwidth_bound_gbps",
                 "/gemm/fma_loop_fraction", "/train/fma_loop_fraction", "/simd_lanes"}) {
             assertTrue(!j.at(f).isMissingNode() && j.at(f).asDouble() > 0, f + " in " + j);
         }
@@ -32,6 +33,6 @@ class BenchCommandTest {
             assertTrue(steal >= 0 && steal <= 1, "cpu_steal_fraction " + steal);
         }
         assertTrue(r.out().contains("figure") && r.out().contains("decode_b1") && r.out().contains("machine after") && r.out().contains("of loop") && r.out().contains("steal")
-                && r.out().contains("GB/s right after"), r.out());
+                && r.out().contains("GB/s right after") && r.out().contains("the FMA loop in the same minutes"), r.out());
     }
 }
