@@ -22,7 +22,8 @@ final class FewTokenGemm {
     /**
      * Few tokens, BF16: each KC block of a panel is read from memory once, widened in registers and
      * used for every token while it sits in L1, so reading the weights overlaps the arithmetic.
-     * The kernels of one to four tokens sum in row-pair order ({@link Widen#rowPairs}), zipped back
+     * One token runs four panels at a time and two tokens two, so that enough sums are in flight;
+     * the kernels of one to four tokens sum in row-pair order ({@link Widen#rowPairs}), zipped back
      * per tile; five tokens take the packed path's five-token tile, in row order.
      */
     static void stream(float[] x, int tokens, Weight w, float[] y) {
@@ -43,6 +44,20 @@ final class FewTokenGemm {
                         long i = ((long) p * cols + k0) * NR;
                         StreamingKernels.stream1FourPanels(x, k0, seg, i * 2, (long) cols * NR * 2, Math.min(KC, cols - k0), tile);
                         TileStore.storeTile(TileStore.zipRowPairs(tile, 4, tile), 1, Math.min(4 * NR, rows - p * NR), y, p * NR, rows, k0 == 0);
+                    }
+                }
+            }
+            if (tokens == 2 && cols % 2 == 0) {
+                // Two panels at once: the four-token kernel ran two tokens at the cost of four.
+                // Paired runs, same bits, weights from memory: gate 1.26x, down 1.32x, the
+                // vocabulary projection 1.19x; q (in cache) 1.03x. The kernel takes two k-steps a turn.
+                float[] tile2 = Gemm.secondTile();
+                for (; p + 2 <= end; p += 2) {
+                    for (int k0 = 0; k0 < cols; k0 += KC) {
+                        long i = ((long) p * cols + k0) * NR;
+                        StreamingKernels.stream2TwoPanels(x, k0, cols, seg, i * 2, (long) cols * NR * 2, Math.min(KC, cols - k0), tile, tile2);
+                        TileStore.storeRowPairs(tile, 2, Math.min(NR, rows - p * NR), y, p * NR, rows, k0 == 0);
+                        TileStore.storeRowPairs(tile2, 2, Math.min(NR, rows - (p + 1) * NR), y, (p + 1) * NR, rows, k0 == 0);
                     }
                 }
             }

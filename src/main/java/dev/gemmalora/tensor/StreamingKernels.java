@@ -202,6 +202,63 @@ final class StreamingKernels {
     }
 
     /**
+     * Two tokens against two panels (the second panelBytes after the first), kc even: {@link #stream4}'s sums
+     * for m = 2, in row-pair order, without the repeated tokens that kernel computes to fill its
+     * four-token tile. Two panels keep eight accumulators in flight, as {@link #stream1FourPanels}
+     * does: with one panel's four, each FMA waited on the last (0.88x of stream4). Two k-steps a
+     * turn, written out: C2 unrolled the one-step loop six times and spilled 61 values to the stack
+     * (0.66-0.69x of stream4 on weights in cache, against 1.00-1.03x now). The bound reads
+     * k + 2 <= kc: written k < kc, C2 did not treat the loop as counted and it ran 0.60-0.80x.
+     */
+    static void stream2TwoPanels(float[] x, int x0, int xs, MemorySegment w, long off, long panelBytes, int kc, float[] tile,
+                                 float[] tile2) {
+        FloatVector c00 = FloatVector.zero(F), c01 = c00, c10 = c00, c11 = c00, c02 = c00, c03 = c00, c12 = c00, c13 = c00;
+        int x1 = x0 + xs;
+        for (int k = 0; k + 2 <= kc; k += 2, off += 4 * NR) {
+            IntVector p0 = Widen.rowPairs(w, off);
+            IntVector p1 = Widen.rowPairs(w, off + panelBytes);
+            FloatVector a = FloatVector.broadcast(F, x[x0 + k]);
+            FloatVector a1 = FloatVector.broadcast(F, x[x1 + k]);
+            FloatVector b = Widen.evenRows(p0);
+            c00 = a.fma(b, c00);
+            c10 = a1.fma(b, c10);
+            b = Widen.oddRows(p0);
+            c01 = a.fma(b, c01);
+            c11 = a1.fma(b, c11);
+            b = Widen.evenRows(p1);
+            c02 = a.fma(b, c02);
+            c12 = a1.fma(b, c12);
+            b = Widen.oddRows(p1);
+            c03 = a.fma(b, c03);
+            c13 = a1.fma(b, c13);
+            p0 = Widen.rowPairs(w, off + 2 * NR);
+            p1 = Widen.rowPairs(w, off + 2 * NR + panelBytes);
+            a = FloatVector.broadcast(F, x[x0 + k + 1]);
+            a1 = FloatVector.broadcast(F, x[x1 + k + 1]);
+            b = Widen.evenRows(p0);
+            c00 = a.fma(b, c00);
+            c10 = a1.fma(b, c10);
+            b = Widen.oddRows(p0);
+            c01 = a.fma(b, c01);
+            c11 = a1.fma(b, c11);
+            b = Widen.evenRows(p1);
+            c02 = a.fma(b, c02);
+            c12 = a1.fma(b, c12);
+            b = Widen.oddRows(p1);
+            c03 = a.fma(b, c03);
+            c13 = a1.fma(b, c13);
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, LANES);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + LANES);
+        c02.intoArray(tile2, 0);
+        c03.intoArray(tile2, LANES);
+        c12.intoArray(tile2, NR);
+        c13.intoArray(tile2, NR + LANES);
+    }
+
+    /**
      * m (2..4) tokens: {@link #stream5}'s sums on tokens read from their rows, in row-pair order
      * ({@link Widen#rowPairs}: each token's even rows, then its odd rows; {@link TileStore#zipRowPairs}
      * puts them back in row order). With keep, the widened panel is also stored to pack from p0, in
