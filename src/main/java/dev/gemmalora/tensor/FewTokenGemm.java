@@ -49,8 +49,9 @@ final class FewTokenGemm {
             }
             if (tokens == 2 && cols % 2 == 0) {
                 // Two panels at once: the four-token kernel ran two tokens at the cost of four.
-                // Paired runs, same bits, weights from memory: gate 1.26x, down 1.32x, the
-                // vocabulary projection 1.19x; q (in cache) 1.03x. The kernel takes two k-steps a turn.
+                // Paired runs, same bits, weights from memory: gate 1.16-1.26x, down 1.32x, the
+                // vocabulary projection 1.19-1.22x; q (in cache) 1.00-1.03x. The kernel takes two
+                // k-steps a turn, so an odd width (no real model's) keeps the one-panel path.
                 float[] tile2 = Gemm.secondTile();
                 for (; p + 2 <= end; p += 2) {
                     for (int k0 = 0; k0 < cols; k0 += KC) {
