@@ -11,6 +11,7 @@ import dev.gemmalora.tensor.Weight;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Random;
+import java.util.function.DoubleSupplier;
 
 /** The "gemm" figure: each of a layer's projections and the vocabulary projection, and the thread scaling. */
 final class GemmFigure {
@@ -81,11 +82,13 @@ final class GemmFigure {
         double[] one = new double[SCALING_PAIRS];
         double[] ratio = new double[SCALING_PAIRS];
         double[] loopRatio = new double[SCALING_PAIRS];
+        Runnable call = () -> Gemm.matmulT(gx, t, gate, gy);
         for (int i = 0; i < SCALING_PAIRS; i++) {
-            double single = gateSeconds(gate, gx, t, gy, 1, threads);
-            ratio[i] = single / gateSeconds(gate, gx, t, gy, threads, threads);
+            double single = onPool(1, threads, () -> gateSeconds(call));
+            ratio[i] = single / onPool(threads, threads, () -> gateSeconds(call));
             one[i] = gateFlops / single / 1e9;
-            loopRatio[i] = loopGflops(threads, threads) / loopGflops(1, threads);
+            loopRatio[i] = onPool(threads, threads, () -> Machine.fmaLoopGflops(threads, LOOP_ITERS))
+                    / onPool(1, threads, () -> Machine.fmaLoopGflops(1, LOOP_ITERS));
         }
         g.put("gate_proj_gflops", gateGflops);
         g.put("gate_proj_1_thread_gflops", Figures.middle(one));
@@ -98,23 +101,19 @@ final class GemmFigure {
                 SCALING_PAIRS, g.get("fma_loop_thread_scaling").asDouble()));
     }
 
-    /** GFLOP/s of the FMA loop on a pool of the given size; the pool is set back to `restore` threads after. */
-    private static double loopGflops(int threads, int restore) {
+    /** f on a pool of `threads` threads; the pool is set back to `restore` threads after. */
+    private static double onPool(int threads, int restore, DoubleSupplier f) {
         Parallel.setThreads(threads);
-        double gflops = Machine.fmaLoopGflops(threads, LOOP_ITERS);
-        Parallel.setThreads(restore);
-        return gflops;
+        try {
+            return f.getAsDouble();
+        } finally {
+            Parallel.setThreads(restore);
+        }
     }
 
-    /**
-     * Seconds per gate_proj GEMM on a pool of the given size, after an untimed call that gives the
-     * new pool's threads their scratch buffers; the pool is set back to `restore` threads after.
-     */
-    private static double gateSeconds(Weight gate, float[] x, int tokens, float[] y, int threads, int restore) {
-        Parallel.setThreads(threads);
-        Gemm.matmulT(x, tokens, gate, y);
-        double sec = Figures.perCall(() -> Gemm.matmulT(x, tokens, gate, y));
-        Parallel.setThreads(restore);
-        return sec;
+    /** Seconds per gate_proj GEMM, after an untimed call that gives a new pool's threads their scratch buffers. */
+    private static double gateSeconds(Runnable call) {
+        call.run();
+        return Figures.perCall(call);
     }
 }
