@@ -11,7 +11,7 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * The engine's own five-token kernel (PackedKernels.kernel5) on one thread, its operands in L1,
  * beside a Vector API FMA loop: the Java side of scripts/kernel-vs-c. Run on the project's
- * classes (target/classes). Argument: kc, the k-steps per call.
+ * classes (core/target/classes). Argument: kc, the k-steps per call.
  */
 public final class Kernel5Alone {
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_256;

@@ -6,7 +6,7 @@ every Gemma-2 feature at toy size: 2 layers (one sliding-window), GQA, soft-capp
 embeddings. Weights are BF16 multiples of 1/256 (the embedding, most of the file, of 1/8), so git and
 the jar compress them well.
 It only shows the pipeline; its scores mean nothing. Standard library only:
-    python3 scripts/make-tiny-model.py src/main/resources/dev/gemmalora/quickstart
+    python3 scripts/make-tiny-model.py core/src/main/resources/dev/gemmalora/quickstart
 """
 import json
 import random

@@ -1,8 +1,8 @@
 package dev.gemmalora.train;
 
 import dev.gemmalora.data.TrainingExample;
+import dev.gemmalora.lora.Gradients;
 import dev.gemmalora.lora.LoraAdapter;
-import dev.gemmalora.model.Backprop;
 import dev.gemmalora.model.Gemma2Model;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -29,15 +29,25 @@ public final class Trainer {
     private final LoraAdapter adapter;
     private final TrainConfig cfg;
     private final AdamW optimizer;
-    private final Backprop backprop;
+    private final StepGradients gradients;
     private int step;
 
+    /** Trains the adapter attached to model, computing every micro-batch in this process. */
     public Trainer(Gemma2Model model, LoraAdapter adapter, TrainConfig cfg) {
+        this(adapter, cfg, new LocalGradients(model, adapter, cfg));
+    }
+
+    /** Trains adapter with the micro-batch gradients computed by gradients (e.g. on a cluster). */
+    public Trainer(LoraAdapter adapter, TrainConfig cfg, StepGradients gradients) {
         this.adapter = adapter;
         this.cfg = cfg;
         this.optimizer = new AdamW(adapter.parameters(), cfg.beta1(), cfg.beta2(), cfg.eps(), cfg.weightDecay());
-        this.backprop = new Backprop(model);
-        adapter.attach(model);
+        this.gradients = gradients;
+    }
+
+    /** Workers computing micro-batches. */
+    public int workers() {
+        return gradients.workers();
     }
 
     public LoraAdapter adapter() {
@@ -122,32 +132,16 @@ public final class Trainer {
 
     private StepLog optimizerStep(List<Batches.Batch> window, int total, int perEpoch, long t0) {
         int targets = window.stream().mapToInt(Batches.Batch::targets).sum();
-        adapter.zeroGrad();
-        double lossSum = 0;
-        long tokens = 0;
-        for (int i = 0; i < window.size(); i++) {
-            Batches.Batch b = window.get(i);
-            Backprop.Loss loss = backprop.lossAndGrad(b.ids(), b.mask(), b.labels(), 1.0 / Math.max(1, targets),
-                    cfg.gradientCheckpointing(), cfg.seed() * 1_000_003L + step * 64L + i);
-            lossSum += loss.sum();
-            tokens += b.tokens();
-        }
-        double loss = lossSum / Math.max(1, targets);
+        GradientSum sum = gradients.compute(step, window, 1.0 / Math.max(1, targets));
+        double loss = sum.lossSum() / Math.max(1, targets);
         if (!Double.isFinite(loss)) {
             throw new DivergedException(step + 1, loss);
         }
-        double norm = adapter.gradNorm();
-        if (cfg.maxGradNorm() > 0 && norm > cfg.maxGradNorm()) {
-            float c = (float) (cfg.maxGradNorm() / (norm + 1e-6));
-            for (float[] g : adapter.gradients()) {
-                for (int j = 0; j < g.length; j++) {
-                    g[j] *= c;
-                }
-            }
-        }
+        double norm = sum.norm();
+        Gradients.clip(sum.grads(), norm, cfg.maxGradNorm());
         double lr = learningRate(cfg, step, total);
-        optimizer.update(adapter.gradients(), lr);
-        return new StepLog(step + 1, total, (step + 1) / (double) perEpoch, loss, lr, norm, tokens,
+        optimizer.update(List.of(sum.grads()), lr);
+        return new StepLog(step + 1, total, (step + 1) / (double) perEpoch, loss, lr, norm, sum.tokens(),
                 (System.nanoTime() - t0) / 1e9);
     }
 }

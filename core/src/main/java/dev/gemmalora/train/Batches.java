@@ -7,7 +7,7 @@ import java.util.List;
 
 /** Micro-batches padded to their longest sequence: pad id, mask 0, labels -100. */
 public final class Batches {
-    public record Batch(int[][] ids, int[][] mask, int[][] labels) {
+    public record Batch(int[][] ids, int[][] mask, int[][] labels) implements java.io.Serializable {
         /** Tokens whose next-token label counts in the loss. */
         public int targets() {
             return CrossEntropy.targets(labels)[0].length;

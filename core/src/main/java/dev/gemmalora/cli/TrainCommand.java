@@ -17,6 +17,8 @@ import dev.gemmalora.report.Charts;
 import dev.gemmalora.tokenizer.HfTokenizer;
 import dev.gemmalora.train.Checkpoint;
 import dev.gemmalora.train.DivergedException;
+import dev.gemmalora.train.LocalGradients;
+import dev.gemmalora.train.StepGradients;
 import dev.gemmalora.train.TrainConfig;
 import dev.gemmalora.train.Trainer;
 import java.io.IOException;
@@ -38,7 +40,7 @@ import picocli.CommandLine.Option;
 @Command(name = "train", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
         description = {"Fine-tune a Gemma-2 model with LoRA on Alpaca-format records (the reference recipe by default).",
                 "Writes checkpoint-N folders, metrics.jsonl, loss_curve.png and the PEFT adapter in <output>/final."})
-final class TrainCommand implements Callable<Integer> {
+public class TrainCommand implements Callable<Integer> {
     @Mixin
     ModelOptions models;
 
@@ -143,7 +145,8 @@ final class TrainCommand implements Callable<Integer> {
         LoraConfig loraCfg = LoraConfig.of(loraR, loraAlpha, loraDropout, rslora, targetModules)
                 .withBaseModel(models.model.toAbsolutePath().normalize().toString());
         LoraAdapter adapter = LoraInit.create(m, loraCfg, seed);
-        Trainer trainer = new Trainer(m, adapter, cfg);
+        StepGradients gradients = stepGradients(m, adapter, cfg);
+        Trainer trainer = new Trainer(adapter, cfg, gradients);
         String fingerprint = Checkpoint.fingerprint(examples);
         int total = trainer.totalSteps(examples.size());
         Files.createDirectories(output);
@@ -154,8 +157,8 @@ final class TrainCommand implements Callable<Integer> {
             Files.deleteIfExists(metrics);
         }
         long labelTokens = examples.stream().mapToLong(e -> e.labels().length).sum();
-        System.out.printf("training %s: %,d examples (%,d tokens), %,d step%s (batch %d x accumulation %d, %s), LoRA r %d alpha %s on %d modules (%,d parameters)%n",
-                models.model, examples.size(), labelTokens, total, total == 1 ? "" : "s", batchSize, gradAccum,
+        System.out.printf("training %s%s: %,d examples (%,d tokens), %,d step%s (batch %d x accumulation %d, %s), LoRA r %d alpha %s on %d modules (%,d parameters)%n",
+                models.model, gradients.where(), examples.size(), labelTokens, total, total == 1 ? "" : "s", batchSize, gradAccum,
                 maxSteps > 0 ? "max steps" : epochs + (epochs == 1 ? " epoch" : " epochs"), loraR, fmtNum(loraAlpha), adapter.pairs().size(),
                 adapter.parameters().stream().mapToLong(p -> p.length).sum());
         int startStep = trainer.step();
@@ -176,6 +179,16 @@ final class TrainCommand implements Callable<Integer> {
         System.out.println("metrics: " + metrics);
         System.out.println("loss curve: " + plot);
         return 0;
+    }
+
+    /** Where each step's micro-batches are computed: in this process. A cluster job computes them on its workers. */
+    protected StepGradients stepGradients(Gemma2Model model, LoraAdapter adapter, TrainConfig cfg) {
+        return new LocalGradients(model, adapter, cfg);
+    }
+
+    /** The model folder (--model). */
+    protected Path modelDir() {
+        return models.model;
     }
 
     /**
@@ -263,7 +276,8 @@ final class TrainCommand implements Callable<Integer> {
             tokens += log.tokens();
             seconds += log.seconds();
             bar.stepTo(log.step());
-            bar.setExtraMessage(String.format("loss %.4f lr %.2e %.0f tok/s", log.loss(), log.lr(), log.tokens() / log.seconds()));
+            bar.setExtraMessage(String.format("loss %.4f lr %.2e %.0f tok/s%s", log.loss(), log.lr(), log.tokens() / log.seconds(),
+                    trainer.workers() > 1 ? ", " + trainer.workers() + " executors" : ""));
             try {
                 if (log.step() % Math.max(1, loggingSteps) == 0 || log.step() == total) {
                     Map<String, Object> row = new LinkedHashMap<>();

@@ -36,7 +36,7 @@ import picocli.CommandLine.Option;
         description = {"Score the base model and each adapter on TruthfulQA as lm-evaluation-harness does, and write a comparison report.",
                 "Writes <output>/<name>/results.jsonl and summary.json per model (base, then each adapter by folder name), "
                         + "then report.md and report.html. Rerunning with the same --output resumes."})
-final class EvalTruthfulQaCommand implements Callable<Integer> {
+public class EvalTruthfulQaCommand implements Callable<Integer> {
     @Mixin
     ModelOptions models;
 
@@ -103,19 +103,7 @@ final class EvalTruthfulQaCommand implements Callable<Integer> {
         Files.createDirectories(output);
         Files.writeString(output.resolve("run.json"), Json.write(run));
 
-        Gemma2Model m = Gemma2Model.load(models.model);
-        List<EvalReport.Scored> scored = new ArrayList<>();
-        try (HfTokenizer tok = HfTokenizer.load(models.tokenizerDir())) {
-            for (var e : names.entrySet()) {
-                LoraAdapter.detach(m);
-                if (e.getValue() != null) {
-                    LoraAdapter.load(Path.of(e.getValue()), m).attach(m);
-                }
-                scored.add(scoreModel(m, tok, e.getKey(), e.getValue(), questions, taskSet));
-            }
-        } finally {
-            LoraAdapter.detach(m);
-        }
+        List<EvalReport.Scored> scored = scoreAll(names, questions, taskSet);
         Map<String, String> about = new LinkedHashMap<>();
         about.put("model", run.get("model").asText());
         names.forEach((k, v) -> {
@@ -131,6 +119,28 @@ final class EvalTruthfulQaCommand implements Callable<Integer> {
         printTable(scored);
         System.out.println("report: " + output.resolve("report.html") + " and " + output.resolve("report.md"));
         return 0;
+    }
+
+    /**
+     * Scores every model (names: "base" and each adapter's name, to its folder or null for the
+     * base) in this process, one after another, appending each question's row as its batch ends.
+     */
+    protected List<EvalReport.Scored> scoreAll(Map<String, String> names, List<TruthfulQaData.Question> questions,
+                                               Set<String> taskSet) throws IOException {
+        Gemma2Model m = Gemma2Model.load(models.model);
+        List<EvalReport.Scored> scored = new ArrayList<>();
+        try (HfTokenizer tok = HfTokenizer.load(models.tokenizerDir())) {
+            for (var e : names.entrySet()) {
+                LoraAdapter.detach(m);
+                if (e.getValue() != null) {
+                    LoraAdapter.load(Path.of(e.getValue()), m).attach(m);
+                }
+                scored.add(scoreModel(m, tok, e.getKey(), e.getValue(), questions, taskSet));
+            }
+        } finally {
+            LoraAdapter.detach(m);
+        }
+        return scored;
     }
 
     /** "base" plus one name per adapter: its folder name, made unique. */
@@ -170,17 +180,30 @@ final class EvalTruthfulQaCommand implements Callable<Integer> {
         }
     }
 
-    private EvalReport.Scored scoreModel(Gemma2Model m, HfTokenizer tok, String name, String adapter,
-                                         List<TruthfulQaData.Question> questions, Set<String> taskSet) throws IOException {
-        Path dir = output.resolve(name);
-        Path results = dir.resolve("results.jsonl");
-        List<ObjectNode> rows = ResultsFile.readDone(results);
+    /** Where a model's rows go: output/name/results.jsonl. */
+    protected Path resultsFile(String name) {
+        return output.resolve(name).resolve("results.jsonl");
+    }
+
+    /** The questions of a model not yet in its results file; rows receives the rows already there. */
+    protected List<TruthfulQaData.Question> todo(String name, List<TruthfulQaData.Question> questions, List<ObjectNode> rows)
+            throws IOException {
+        Path results = resultsFile(name);
+        rows.addAll(ResultsFile.readDone(results));
         Set<Integer> done = new HashSet<>();
         rows.forEach(r -> done.add(r.get("index").asInt()));
-        List<TruthfulQaData.Question> todo = questions.stream().filter(q -> !done.contains(q.index())).toList();
         if (!done.isEmpty()) {
             System.out.println(name + ": " + done.size() + " questions already scored in " + results + ", resuming");
         }
+        return questions.stream().filter(q -> !done.contains(q.index())).toList();
+    }
+
+    private EvalReport.Scored scoreModel(Gemma2Model m, HfTokenizer tok, String name, String adapter,
+                                         List<TruthfulQaData.Question> questions, Set<String> taskSet) throws IOException {
+        Path results = resultsFile(name);
+        List<ObjectNode> rows = new ArrayList<>();
+        List<TruthfulQaData.Question> todo = todo(name, questions, rows);
+        int done = rows.size();
         long primer = 0;
         if (!todo.isEmpty()) {
             long t0 = System.nanoTime();
@@ -188,7 +211,7 @@ final class EvalTruthfulQaCommand implements Callable<Integer> {
             primer = eval.positions();
             long[] positions = {0};
             try (ResultsFile out = ResultsFile.append(results);
-                 ProgressBar bar = Progress.start(name, questions.size(), done.size(), Duration.ZERO)) {
+                 ProgressBar bar = Progress.start(name, questions.size(), done, Duration.ZERO)) {
                 eval.evaluateAll(todo, row -> {
                     try {
                         out.write(row);
@@ -202,14 +225,39 @@ final class EvalTruthfulQaCommand implements Callable<Integer> {
                 });
             }
         }
+        return finish(name, adapter, rows, primer);
+    }
+
+    /**
+     * Writes a model's summary.json from all its rows (sorted here into question order) and the
+     * primer positions computed for it; returns what the report needs.
+     */
+    protected EvalReport.Scored finish(String name, String adapter, List<ObjectNode> rows, long primerPositions) throws IOException {
         rows.sort(Comparator.comparingInt(r -> r.get("index").asInt()));
-        ObjectNode summary = Summary.json(rows, primer);
+        ObjectNode summary = Summary.json(rows, primerPositions);
         summary.put("model", models.model.toAbsolutePath().normalize().toString());
         if (adapter != null) {
             summary.put("adapter", adapter);
         }
-        Files.writeString(dir.resolve("summary.json"), Json.write(summary));
+        Files.writeString(output.resolve(name).resolve("summary.json"), Json.write(summary));
         return new EvalReport.Scored(name, adapter, rows, summary);
+    }
+
+    protected Path modelDir() {
+        return models.model;
+    }
+
+    protected Path tokenizerDir() {
+        return models.tokenizerDir();
+    }
+
+    protected boolean chatTemplate() {
+        return chatTemplate;
+    }
+
+    /** Questions scored together (--batch). */
+    protected int batch() {
+        return batch;
     }
 
     private static void printTable(List<EvalReport.Scored> scored) {

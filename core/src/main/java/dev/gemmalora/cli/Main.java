@@ -2,6 +2,7 @@ package dev.gemmalora.cli;
 
 import dev.gemmalora.download.DownloadException;
 import dev.gemmalora.io.InputException;
+import java.util.function.UnaryOperator;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -11,14 +12,9 @@ import picocli.CommandLine.Option;
         description = "LoRA fine-tuning and TruthfulQA evaluation of Gemma-2 models, in pure Java.",
         subcommands = {QuickstartCommand.class, TrainCommand.class, EvalCommand.class, ChatCommand.class, GenerateCommand.class,
                 MergeCommand.class, InspectCommand.class, DownloadCommand.class, BenchCommand.class})
-public final class Main implements Runnable {
+public final class Main extends CommandGroup {
     @Option(names = "--verbose", description = "Print stack traces of errors.", scope = CommandLine.ScopeType.INHERIT)
     boolean verbose;
-
-    @Override
-    public void run() {
-        new CommandLine(this).usage(System.out);
-    }
 
     public static void main(String[] args) {
         System.exit(run(args));
@@ -26,12 +22,21 @@ public final class Main implements Runnable {
 
     /** Runs the CLI and returns its exit code: 0 success, 2 bad input, 1 any other failure. */
     public static int run(String... args) {
-        CommandLine cl = new CommandLine(new Main());
+        return run(new Main(), e -> e, args);
+    }
+
+    /**
+     * Runs the picocli command root with this CLI's error rules. explain may turn a failure into an
+     * InputException first (a cluster job names the host where a file was missing, say).
+     */
+    public static int run(Object root, UnaryOperator<Exception> explain, String... args) {
+        CommandLine cl = new CommandLine(root);
         boolean verbose = java.util.Arrays.asList(args).contains("--verbose");
-        cl.setExecutionExceptionHandler((ex, line, parsed) -> {
+        cl.setExecutionExceptionHandler((thrown, line, parsed) -> {
             if (verbose) {
-                ex.printStackTrace();
+                thrown.printStackTrace();
             }
+            Exception ex = explain.apply(thrown);
             if (ex instanceof InputException) {
                 System.err.println("error: " + ex.getMessage());
                 return 2;

@@ -6,6 +6,7 @@ import dev.gemmalora.io.Json;
 import dev.gemmalora.tokenizer.PythonText;
 import java.io.IOException;
 import java.io.Reader;
+import java.io.Serializable;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,7 +28,7 @@ public final class TruthfulQaData {
     public static final String MC_JSON = "mc_task.json";
 
     /** Answer choices in the file's order and their labels (1 true, 0 false). */
-    public record Targets(List<String> choices, int[] labels) {
+    public record Targets(List<String> choices, int[] labels) implements Serializable {
     }
 
     /**
@@ -35,7 +36,7 @@ public final class TruthfulQaData {
      * Targets are null when the file lacks them; refs are null without the CSV.
      */
     public record Question(int index, String question, String category, Targets mc0, Targets mc1, Targets mc2,
-                           List<String> trueRefs, List<String> falseRefs) {
+                           List<String> trueRefs, List<String> falseRefs) implements Serializable {
     }
 
     /** The questions and where they came from. */

@@ -11,11 +11,11 @@ import me.tongfei.progressbar.ProgressBarStyle;
  * Progress bars on stderr with elapsed time and ETA. On a terminal the bar redraws in place; when
  * stderr is a file or pipe (CI logs, nohup) it prints a plain line every 30 seconds instead.
  */
-final class Progress {
+public final class Progress {
     private Progress() {
     }
 
-    static ProgressBar start(String task, long total, long done, Duration elapsedBefore) {
+    public static ProgressBar start(String task, long total, long done, Duration elapsedBefore) {
         ProgressBarBuilder b = new ProgressBarBuilder().setTaskName(task).setInitialMax(total)
                 .setStyle(ProgressBarStyle.ASCII).setMaxRenderedLength(120);
         if (done > 0) {
@@ -43,7 +43,7 @@ final class Progress {
         };
     }
 
-    static ProgressBar start(String task, long total) {
+    public static ProgressBar start(String task, long total) {
         return start(task, total, 0, Duration.ZERO);
     }
 }

@@ -18,7 +18,8 @@ import java.util.regex.Pattern;
  */
 public record LoraConfig(int r, double alpha, boolean useRslora, double dropout, List<String> targetModules,
                          String targetRegex, List<Integer> layersToTransform, Map<String, Integer> rankPattern,
-                         Map<String, Double> alphaPattern, String baseModel) {
+                         Map<String, Double> alphaPattern, String baseModel)
+        implements java.io.Serializable {
 
     public static final List<String> ALL_PROJECTIONS =
             List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj");

@@ -13,6 +13,10 @@ import dev.gemmalora.lora.LoraPair;
 import dev.gemmalora.model.Backprop;
 import dev.gemmalora.model.CrossEntropy;
 import dev.gemmalora.train.AdamW;
+import dev.gemmalora.train.Batches;
+import dev.gemmalora.train.GradientSum;
+import dev.gemmalora.train.LocalGradients;
+import dev.gemmalora.train.TrainConfig;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import dev.gemmalora.io.SafeTensorsFile;
@@ -353,6 +357,39 @@ class GoldenParityTest {
                 assertRelativeNorm(want.get(LoraAdapter.tensorName(p.module(), 'B')).toFloats(), p.gradB(), 1e-4, p.module() + " B");
             }
             assertRelative(results().get("lora_grad_global_norm").asDouble(), adapter.gradNorm(), 1e-4, "global grad norm");
+        } finally {
+            LoraAdapter.detach(model);
+        }
+    }
+
+    /**
+     * train's own path: the batch's rows as three micro-batches of one, each computed by the
+     * runner train and every Spark executor use, summed in micro-batch order, with the loss scaled
+     * by the whole window's label tokens. The sum is the gradient of the whole batch.
+     */
+    @ParameterizedTest(name = "gradient checkpointing {0}")
+    @ValueSource(booleans = {false, true})
+    void microBatchesSummedInOrderGiveTheBatchGradients(boolean checkpoint) {
+        LoraAdapter adapter = LoraAdapter.load(t1.resolve("adapter"), model);
+        try {
+            TrainConfig recipe = TrainConfig.recipe();
+            TrainConfig cfg = new TrainConfig(1, 1, 1, batch.ids().length, 1e-4, 0, 0, 1, 0, 42, checkpoint, recipe.beta1(),
+                    recipe.beta2(), recipe.eps(), 0);
+            List<Batches.Batch> window = new ArrayList<>();
+            for (int b = 0; b < batch.ids().length; b++) {
+                window.add(new Batches.Batch(new int[][] {batch.ids()[b]}, new int[][] {batch.mask()[b]}, new int[][] {batch.labels()[b]}));
+            }
+            int targets = CrossEntropy.targets(batch.labels())[0].length;
+            GradientSum sum = new LocalGradients(model, adapter, cfg).compute(0, window, 1.0 / targets);
+            assertEquals(window.size(), sum.count());
+            assertRelative(results().get("lora_loss").asDouble(), sum.lossSum() / targets, 1e-5, "lora loss");
+            SafeTensorsFile want = SafeTensorsFile.open(t1.resolve("lora_grads.safetensors"));
+            int i = 0;
+            for (LoraPair p : adapter.pairs().values()) {
+                assertRelativeNorm(want.get(LoraAdapter.tensorName(p.module(), 'A')).toFloats(), sum.grads()[i++], 1e-4, p.module() + " A");
+                assertRelativeNorm(want.get(LoraAdapter.tensorName(p.module(), 'B')).toFloats(), sum.grads()[i++], 1e-4, p.module() + " B");
+            }
+            assertRelative(results().get("lora_grad_global_norm").asDouble(), sum.norm(), 1e-4, "global grad norm");
         } finally {
             LoraAdapter.detach(model);
         }

@@ -129,13 +129,7 @@ public final class LoraAdapter {
 
     /** The L2 norm of all gradients together, in double. */
     public double gradNorm() {
-        double s = 0;
-        for (float[] g : gradients()) {
-            for (float x : g) {
-                s += (double) x * x;
-            }
-        }
-        return Math.sqrt(s);
+        return Gradients.norm(gradients().toArray(new float[0][]));
     }
 
     /** Hooks every pair into its linear layer (unmerged: base weights stay untouched). */
