@@ -1,0 +1,88 @@
+package dev.gemmalora.spark;
+
+import dev.gemmalora.lora.LoraInit;
+import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.train.MicroBatchGradient;
+import dev.gemmalora.train.MicroBatchRunner;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.SparkEnv;
+import org.apache.spark.TaskContext;
+
+/**
+ * What an executor JVM keeps between tasks: the base model (loaded once, memory-mapped), the LoRA
+ * runner of a training job and the evaluator of an evaluation job. One task computes at a time:
+ * the engine's own thread pool already uses every core, and the runner's buffers are not shared.
+ * Give each executor one task slot (spark.task.cpus = spark.executor.cores); more slots only queue here.
+ */
+final class ExecutorState {
+    private static final Object LOCK = new Object();
+    /** Models by folder, plus any installed in-process (the benchmark's random model). */
+    private static final Map<String, Gemma2Model> MODELS = new HashMap<>();
+    private static MicroBatchRunner runner;
+    private static Gemma2Model runnerModel;
+    private static TrainSpec runnerSpec;
+
+    private ExecutorState() {
+    }
+
+    /** Makes key resolve to an in-memory model in this JVM (local mode only: executors elsewhere cannot see it). */
+    static void install(String key, Gemma2Model model) {
+        synchronized (LOCK) {
+            MODELS.put(key, model);
+        }
+    }
+
+    /** The model at dir, loaded once per JVM; a job on another model replaces it. */
+    static Gemma2Model model(String dir) {
+        Gemma2Model m = MODELS.get(dir);
+        if (m == null) {
+            ExecutorChecks.requireFolder("model", dir, "config.json");
+            MODELS.clear();
+            m = Gemma2Model.load(Path.of(dir));
+            MODELS.put(dir, m);
+        }
+        return m;
+    }
+
+    static Object lock() {
+        return LOCK;
+    }
+
+    static String executorId() {
+        SparkEnv env = SparkEnv.get();
+        return (env == null ? "?" : env.executorId()) + "@" + ExecutorChecks.host();
+    }
+
+    /** One micro-batch's gradient at the broadcast weights, computed by this executor. */
+    static TaskGradient train(TrainSpec spec, LoraWeights weights, TrainTask task) {
+        ExecutorChecks.requireJvm();
+        MicroBatchGradient g;
+        synchronized (LOCK) {
+            Gemma2Model m = model(spec.modelDir());
+            if (runner == null || runnerModel != m || !spec.equals(runnerSpec)) {
+                runner = new MicroBatchRunner(m, LoraInit.create(m, spec.lora(), spec.train().seed()));
+                runnerModel = m;
+                runnerSpec = spec;
+            }
+            List<float[]> params = runner.adapter().parameters();
+            for (int i = 0; i < params.size(); i++) {
+                System.arraycopy(weights.params()[i], 0, params.get(i), 0, params.get(i).length);
+            }
+            g = runner.run(task.batch(), task.step(), task.index(), task.gradScale(), spec.train()).copy();
+        }
+        failIfAsked(spec, task);
+        return new TaskGradient(g, executorId());
+    }
+
+    /** The test hook of TrainSpec.failAt: the first attempt of that micro-batch dies after its work. */
+    private static void failIfAsked(TrainSpec spec, TrainTask task) {
+        TaskContext ctx = TaskContext.get();
+        if ((task.step() + ":" + task.index()).equals(spec.failAt()) && ctx != null && ctx.attemptNumber() == 0) {
+            throw new IllegalStateException("failure injected into micro-batch " + task.index() + " of step " + task.step()
+                    + " (spark.gemmalora.failTask), attempt 0");
+        }
+    }
+}

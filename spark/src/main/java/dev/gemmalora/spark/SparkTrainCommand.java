@@ -1,0 +1,41 @@
+package dev.gemmalora.spark;
+
+import dev.gemmalora.cli.TrainCommand;
+import dev.gemmalora.lora.LoraAdapter;
+import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.train.StepGradients;
+import dev.gemmalora.train.TrainConfig;
+import java.io.IOException;
+import org.apache.spark.api.java.JavaSparkContext;
+import picocli.CommandLine.Command;
+
+/**
+ * train with every option of the CLI's, its checkpoints, metrics and resume, but with each step's
+ * micro-batches computed on the Spark executors.
+ */
+@Command(name = "train", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
+        description = {"Fine-tune with LoRA as 'gemma-lora train' does, each optimizer step's micro-batches spread over the Spark executors.",
+                "Same options, files and adapter bytes as 'gemma-lora train'; --output is on the driver, --model at the same path on every node."})
+final class SparkTrainCommand extends TrainCommand {
+    private JavaSparkContext sc;
+
+    @Override
+    public Integer call() throws IOException {
+        try {
+            return super.call();
+        } finally {
+            if (sc != null) {
+                sc.stop();
+            }
+        }
+    }
+
+    @Override
+    protected StepGradients stepGradients(Gemma2Model model, LoraAdapter adapter, TrainConfig cfg) {
+        long gradientBytes = 4 * adapter.parameters().stream().mapToLong(p -> p.length).sum();
+        sc = SparkJob.start("gemma-lora train", gradientBytes * cfg.gradAccum());
+        String failAt = sc.getConf().get(SparkJob.FAIL_TASK, null);
+        TrainSpec spec = new TrainSpec(modelDir().toAbsolutePath().normalize().toString(), adapter.config(), cfg, failAt);
+        return new SparkGradients(sc, spec, adapter);
+    }
+}
