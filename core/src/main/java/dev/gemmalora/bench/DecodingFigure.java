@@ -18,7 +18,7 @@ final class DecodingFigure {
     static void measure(Figures figures, Gemma2Model model, int batch, String name) {
         Benchmark.Settings s = figures.settings;
         Gemma2Config c = model.config();
-        int[][] prompt = Figures.randomIds(batch, s.seq(), c.vocabSize(), 11);
+        int[][] prompt = RandomModel.randomIds(batch, s.seq(), c.vocabSize(), 11);
         double sec = figures.median(() -> {
             KvCache cache = KvCache.forModel(c, batch, s.seq() + s.decodeSteps());
             model.forward(prompt, null, cache, null);

@@ -3,7 +3,6 @@ package dev.gemmalora.bench;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gemmalora.model.Gemma2Config;
 import java.util.Arrays;
-import java.util.Random;
 import java.util.function.Consumer;
 
 /**
@@ -138,17 +137,5 @@ final class Figures {
         double proj = (double) c.hidden() * (c.qDim() + 2.0 * c.kvDim()) + (double) c.qDim() * c.hidden() + 3.0 * c.hidden() * c.intermediate();
         double attn = 2.0 * 2.0 * c.heads() * c.headDim() * (seq + 1) / 2.0;
         return c.layers() * (2 * proj + attn) + (logits ? 2.0 * c.vocabSize() * c.hidden() : 0);
-    }
-
-    /** batch x seq random token ids above pad, eos and bos (0-2). */
-    static int[][] randomIds(int batch, int seq, int vocab, long seed) {
-        Random r = new Random(seed);
-        int[][] ids = new int[batch][seq];
-        for (int[] row : ids) {
-            for (int i = 0; i < seq; i++) {
-                row[i] = 3 + r.nextInt(vocab - 3);
-            }
-        }
-        return ids;
     }
 }

@@ -10,6 +10,7 @@ import dev.gemmalora.tensor.Weight;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
+import java.util.Random;
 
 /** A gemma-2-2b-shaped model with random BF16 weights built in off-heap memory: no download needed. */
 public final class RandomModel {
@@ -72,5 +73,17 @@ public final class RandomModel {
             }
         });
         return w;
+    }
+
+    /** batch x seq random token ids above pad, eos and bos (0-2). */
+    public static int[][] randomIds(int batch, int seq, int vocab, long seed) {
+        Random r = new Random(seed);
+        int[][] ids = new int[batch][seq];
+        for (int[] row : ids) {
+            for (int i = 0; i < seq; i++) {
+                row[i] = 3 + r.nextInt(vocab - 3);
+            }
+        }
+        return ids;
     }
 }

@@ -24,7 +24,7 @@ final class ScoringFigure {
     static void measure(Figures figures, Gemma2Model model) {
         Benchmark.Settings s = figures.settings;
         Gemma2Config c = model.config();
-        int[][] ids = Figures.randomIds(s.scoreBatch(), s.seq(), c.vocabSize(), 9);
+        int[][] ids = RandomModel.randomIds(s.scoreBatch(), s.seq(), c.vocabSize(), 9);
         int vocab = c.vocabSize();
         int n = s.scoreBatch() * s.seq();
         double sec = figures.median(() -> Figures.seconds(() -> {

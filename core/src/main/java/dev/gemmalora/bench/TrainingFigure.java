@@ -22,7 +22,7 @@ final class TrainingFigure {
         LoraAdapter adapter = LoraInit.create(model, LoraConfig.of(8, 32, 0.1, false, LoraConfig.ALL_PROJECTIONS), 42);
         adapter.attach(model);
         AdamW opt = new AdamW(adapter.parameters(), 0.9, 0.999, 1e-8, 0.0);
-        int[][] ids = Figures.randomIds(s.trainBatch(), s.seq(), c.vocabSize(), 7);
+        int[][] ids = RandomModel.randomIds(s.trainBatch(), s.seq(), c.vocabSize(), 7);
         int[][] mask = new int[ids.length][s.seq()];
         for (int[] m : mask) {
             Arrays.fill(m, 1);

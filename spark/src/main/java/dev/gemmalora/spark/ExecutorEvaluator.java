@@ -28,7 +28,7 @@ final class ExecutorEvaluator {
     }
 
     static EvalChunk evaluate(EvalSpec spec, EvalTask task) {
-        ExecutorChecks.requireJvm();
+        ExecutorState.enter();
         ExecutorChecks.requireTokenizer(spec.tokenizerDir());
         if (task.adapterDir() != null) {
             ExecutorChecks.requireFolder("adapter", task.adapterDir(), LoraAdapter.CONFIG);

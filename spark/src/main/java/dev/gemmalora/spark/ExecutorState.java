@@ -2,6 +2,7 @@ package dev.gemmalora.spark;
 
 import dev.gemmalora.lora.LoraInit;
 import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.tensor.Parallel;
 import dev.gemmalora.train.MicroBatchGradient;
 import dev.gemmalora.train.MicroBatchRunner;
 import java.nio.file.Path;
@@ -56,11 +57,26 @@ final class ExecutorState {
         return (env == null ? "?" : env.executorId()) + "@" + ExecutorChecks.host();
     }
 
+    /**
+     * What every task does first: check the JVM, then size the engine's pool to the task's cores
+     * where spark.task.cpus says how many (a container may see more cores than it was given).
+     */
+    static void enter() {
+        ExecutorChecks.requireJvm();
+        SparkEnv env = SparkEnv.get();
+        String cpus = env == null ? null : env.conf().get("spark.task.cpus", null);
+        if (cpus != null) {
+            Parallel.setThreads(Integer.parseInt(cpus.trim()));
+        }
+    }
+
     /** One micro-batch's gradient at the broadcast weights, computed by this executor. */
     static TaskGradient train(TrainSpec spec, LoraWeights weights, TrainTask task) {
-        ExecutorChecks.requireJvm();
+        enter();
         MicroBatchGradient g;
+        long t0;
         synchronized (LOCK) {
+            t0 = System.nanoTime();
             Gemma2Model m = model(spec.modelDir());
             if (runner == null || runnerModel != m || !spec.equals(runnerSpec)) {
                 runner = new MicroBatchRunner(m, LoraInit.create(m, spec.lora(), spec.train().seed()));
@@ -73,8 +89,9 @@ final class ExecutorState {
             }
             g = runner.run(task.batch(), task.step(), task.index(), task.gradScale(), spec.train()).copy();
         }
+        double seconds = (System.nanoTime() - t0) / 1e9;
         failIfAsked(spec, task);
-        return new TaskGradient(g, executorId());
+        return new TaskGradient(g, executorId(), seconds);
     }
 
     /** The test hook of TrainSpec.failAt: the first attempt of that micro-batch dies after its work. */

@@ -23,7 +23,7 @@ final class SparkGradients implements StepGradients {
     private final TrainSpec spec;
     private final LoraAdapter adapter;
     private Broadcast<LoraWeights> weights;
-    private StepTraffic lastTraffic;
+    private StepCost lastCost;
 
     SparkGradients(JavaSparkContext sc, TrainSpec spec, LoraAdapter adapter) {
         this.sc = sc;
@@ -49,19 +49,21 @@ final class SparkGradients implements StepGradients {
         GradientSum sum = new GradientSum(adapter.parameters());
         Set<String> executors = new HashSet<>();
         long back = 0;
+        double seconds = 0;
         for (TaskGradient r : results) {
             sum.add(r.gradient());
             executors.add(r.executor());
             back += r.gradient().gradientBytes();
+            seconds += r.seconds();
         }
         long out = w.value().bytes() * executors.size() + tasks.stream().mapToLong(TrainTask::bytes).sum();
-        lastTraffic = new StepTraffic(out, back, executors.size(), tasks.size());
+        lastCost = new StepCost(out, back, executors.size(), tasks.size(), seconds);
         return sum;
     }
 
-    /** What the last step moved between driver and executors. */
-    StepTraffic lastTraffic() {
-        return lastTraffic;
+    /** What the last step moved between driver and executors, and its tasks' computing time. */
+    StepCost lastCost() {
+        return lastCost;
     }
 
     @Override

@@ -9,7 +9,7 @@ import picocli.CommandLine.Option;
 /** The Spark job: spark-submit --class dev.gemmalora.spark.SparkMain JOB.jar train|eval truthfulqa|bench ... */
 @Command(name = "gemma-lora-spark", mixinStandardHelpOptions = true, version = "gemma-lora 0.1.0",
         description = "gemma-lora's train and eval truthfulqa as an Apache Spark job: the same options, files and numbers.",
-        subcommands = {SparkTrainCommand.class, SparkEvalCommand.class})
+        subcommands = {SparkTrainCommand.class, SparkEvalCommand.class, SparkBenchCommand.class})
 public final class SparkMain extends CommandGroup {
     @Option(names = "--verbose", description = "Print stack traces of errors.", scope = CommandLine.ScopeType.INHERIT)
     boolean verbose;

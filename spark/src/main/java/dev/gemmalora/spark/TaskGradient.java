@@ -3,6 +3,6 @@ package dev.gemmalora.spark;
 import dev.gemmalora.train.MicroBatchGradient;
 import java.io.Serializable;
 
-/** A micro-batch's gradient and the executor that computed it. */
-record TaskGradient(MicroBatchGradient gradient, String executor) implements Serializable {
+/** A micro-batch's gradient, the executor that computed it and the seconds its computation took there. */
+record TaskGradient(MicroBatchGradient gradient, String executor, double seconds) implements Serializable {
 }
