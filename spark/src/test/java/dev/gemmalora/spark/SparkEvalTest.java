@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gemmalora.eval.ResultsFile;
 import dev.gemmalora.io.Json;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -50,11 +51,11 @@ class SparkEvalTest {
         return out;
     }
 
-    static void assertSameScores(Path spark) throws Exception {
+    static void assertSameScores(Path spark, int questions) throws Exception {
         for (String model : List.of("base", "adapter")) {
             List<JsonNode> want = scores(local.resolve(model).resolve("results.jsonl"));
             List<JsonNode> got = scores(spark.resolve(model).resolve("results.jsonl"));
-            assertEquals(13, want.size());
+            assertEquals(questions, want.size());
             assertEquals(want, got, model + ": rows (log-likelihoods, greedy flags, mc1, mc2, in question order)");
             JsonNode a = Json.read(local.resolve(model).resolve("summary.json"));
             JsonNode b = Json.read(spark.resolve(model).resolve("summary.json"));
@@ -70,35 +71,49 @@ class SparkEvalTest {
         Path out = dir.resolve("spark");
         SparkRuns.Run r = SparkRuns.spark("local[2]", Map.of(), SparkRuns.with(ARGS, "--output", out.toString()));
         assertEquals(0, r.code(), r.err());
-        assertSameScores(out);
+        assertSameScores(out, 13);
+    }
 
-        // A driver killed mid-run: the adapter's file kept five rows and half of a sixth, and no summary or report was written.
-        Path results = out.resolve("adapter/results.jsonl");
-        List<String> lines = Files.readAllLines(results);
-        Files.writeString(results, String.join("\n", lines.subList(0, 5)) + "\n" + lines.get(5).substring(0, 40));
-        Files.delete(out.resolve("adapter/summary.json"));
-        Files.delete(out.resolve("report.md"));
-        Files.delete(out.resolve("report.html"));
-        SparkRuns.Run again = SparkRuns.spark("local[3]", Map.of(), SparkRuns.with(ARGS, "--output", out.toString()));
+    /**
+     * The driver is a real process killed with SIGKILL once some of the base model's rows are on
+     * disk; the same command keeps them and scores the rest.
+     */
+    @Test
+    void aKilledDriverKeepsTheQuestionsItFinished() throws Exception {
+        List<String> args = SparkRuns.with(ARGS, "--limit", "80", "--batch", "1");
+        Path one = dir.resolve("one-process-80");
+        assertEquals(0, SparkRuns.cli(SparkRuns.with(args, "--output", one.toString())).code());
+        Path out = dir.resolve("killed");
+        Path rows = out.resolve("base/results.jsonl");
+        Process p = SparkRuns.child(List.of("-Dspark.master=local[2]"), SparkRuns.with(args, "--output", out.toString()), dir.resolve("killed.log"));
+        try {
+            long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.MINUTES.toNanos(3);
+            while ((!Files.exists(rows) || Files.readAllLines(rows).size() < 4) && p.isAlive() && System.nanoTime() < deadline) {
+                Thread.sleep(10);
+            }
+            assertTrue(p.isAlive(), "the driver ended before it was killed: " + Files.readString(dir.resolve("killed.log")));
+            p.destroyForcibly().waitFor();
+        } finally {
+            p.destroyForcibly();
+        }
+        int kept = ResultsFile.readDone(rows).size();
+        assertTrue(kept >= 4 && !Files.exists(out.resolve("report.md")), kept + " rows kept");
+        SparkRuns.Run again = SparkRuns.spark("local[2]", Map.of(), SparkRuns.with(args, "--output", out.toString()));
         assertEquals(0, again.code(), again.err());
-        assertTrue(again.out().contains("base: 13 questions already scored"), again.out());
-        assertTrue(again.out().contains("adapter: 5 questions already scored"), again.out());
-        assertSameScores(out);
+        assertTrue(again.out().contains("base: " + kept + " questions already scored"), again.out());
+        for (String model : List.of("base", "adapter")) {
+            assertEquals(scores(one.resolve(model).resolve("results.jsonl")), scores(out.resolve(model).resolve("results.jsonl")), model);
+        }
     }
 
     /** A real JVM started without --add-modules jdk.incubator.vector, as an executor with the wrong flags would be. */
     @Test
     void anExecutorWithoutTheVectorApiIsNamedWithItsHost() throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-        for (String flag : System.getProperty("spark.jvm.flags").trim().split("\\s+")) {
-            if (!flag.equals("--add-modules") && !flag.equals("jdk.incubator.vector")) {
-                cmd.add(flag);
-            }
-        }
-        cmd.addAll(List.of("-Dspark.master=local[1]", "-cp", System.getProperty("java.class.path"), SparkMain.class.getName()));
-        cmd.addAll(SparkRuns.with(ARGS, "--output", dir.resolve("no-vector").toString()));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        Path log = dir.resolve("no-vector.log");
+        Process p = SparkRuns.child(List.of("-Dspark.master=local[1]"), SparkRuns.with(ARGS, "--output", dir.resolve("no-vector").toString()), log,
+                "--add-modules", "jdk.incubator.vector");
+        p.waitFor();
+        String out = Files.readString(log);
         assertEquals(2, p.waitFor(), out);
         assertTrue(out.strip().endsWith("error: executor on " + ExecutorChecks.host() + " was started without the Vector API; add"
                 + " '--add-modules jdk.incubator.vector' to spark.executor.extraJavaOptions (see README, 'Run on a cluster')"), out);

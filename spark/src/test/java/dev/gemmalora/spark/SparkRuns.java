@@ -68,6 +68,25 @@ final class SparkRuns {
         return r;
     }
 
+    /**
+     * The Spark job in a child JVM (a driver that a test can kill), with the test JVM's flags and
+     * classpath less the flags named in without, output and errors to log.
+     */
+    static Process child(List<String> jvm, List<String> args, Path log, String... without) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+        List<String> drop = List.of(without);
+        for (String flag : System.getProperty("spark.jvm.flags").trim().split("\\s+")) {
+            if (!drop.contains(flag)) {
+                cmd.add(flag);
+            }
+        }
+        cmd.add("-Xmx2g");
+        cmd.addAll(jvm);
+        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), SparkMain.class.getName()));
+        cmd.addAll(args);
+        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    }
+
     /** args with each "--option value" of extra replacing the same option in base, and extra flags appended. */
     static List<String> with(List<String> base, String... extra) {
         List<String> out = new ArrayList<>(base);

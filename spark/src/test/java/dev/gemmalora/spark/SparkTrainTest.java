@@ -114,11 +114,8 @@ class SparkTrainTest {
     @Test
     void aKilledDriverResumesToTheSameBytes() throws Exception {
         Path out = dir.resolve("killed");
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
-        cmd.addAll(List.of(System.getProperty("spark.jvm.flags").trim().split("\\s+")));
-        cmd.addAll(List.of("-Xmx2g", "-Dspark.master=local[2]", "-cp", System.getProperty("java.class.path"), SparkMain.class.getName()));
-        cmd.addAll(SparkRuns.with(ARGS, "--output", out.toString(), "--save-steps", "1"));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("killed.log").toFile()).start();
+        Process p = SparkRuns.child(List.of("-Dspark.master=local[2]"), SparkRuns.with(ARGS, "--output", out.toString(), "--save-steps", "1"),
+                dir.resolve("killed.log"));
         try {
             long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
             while (!Files.isDirectory(out.resolve("checkpoint-2")) && p.isAlive() && System.nanoTime() < deadline) {
