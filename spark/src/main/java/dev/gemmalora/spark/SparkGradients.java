@@ -73,6 +73,7 @@ final class SparkGradients implements StepGradients {
 
     @Override
     public String where() {
-        return " on Spark " + sc.master() + " (" + workers() + (sc.isLocal() ? " task threads)" : " executors)");
+        int n = workers();
+        return " on Spark " + sc.master() + " (" + n + (sc.isLocal() ? " task threads)" : n == 1 ? " executor registered)" : " executors registered)");
     }
 }
