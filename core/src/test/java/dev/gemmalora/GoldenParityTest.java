@@ -109,8 +109,8 @@ class GoldenParityTest {
 
     @Test
     void baseLossMatches() {
-        int b = batch.ids().length;
-        float[] hidden = model.forward(batch.ids(), batch.mask(), KvCache.forModel(model.config(), b, 16), null);
+        KvCache cache = KvCache.forModel(model.config(), batch.ids().length, batch.ids()[0].length);
+        float[] hidden = model.forward(batch.ids(), batch.mask(), cache, null);
         assertRelative(results().get("base_loss").asDouble(), CrossEntropy.loss(model, hidden, batch.labels()), 1e-5, "base loss");
     }
 
@@ -191,7 +191,8 @@ class GoldenParityTest {
             float[] want = SafeTensorsFile.open(t1.resolve("lora_outputs.safetensors")).get("logits").toFloats();
             double d = maxAbsDiff(logits, want);
             assertTrue(d <= 1e-4, "lora logits max |diff| " + d);
-            float[] hidden = model.forward(batch.ids(), batch.mask(), KvCache.forModel(model.config(), 3, 16), null);
+            float[] hidden = model.forward(batch.ids(), batch.mask(), KvCache.forModel(model.config(), batch.ids().length,
+                    batch.ids()[0].length), null);
             assertRelative(results().get("lora_loss").asDouble(), CrossEntropy.loss(model, hidden, batch.labels()), 1e-5, "lora loss");
         } finally {
             LoraAdapter.detach(model);
@@ -216,13 +217,32 @@ class GoldenParityTest {
     /** `merge` through the CLI, forced to shard: the checkpoint it writes gives the PEFT model's logits. */
     @Test
     void mergeCommandWritesAShardedCheckpointWithTheAdapterLogits(@org.junit.jupiter.api.io.TempDir Path tmp) {
+        // A shard limit of a third of the fixture's weights (at least its largest tensor) gives several shards for any fixture.
+        Map<String, TensorData> base = CheckpointTensors.open(t1.resolve("model")).all();
+        long total = base.values().stream().mapToLong(t -> t.data().byteSize()).sum();
+        long limit = Math.max(total / 3, base.values().stream().mapToLong(t -> t.data().byteSize()).max().orElse(1));
         Path out = tmp.resolve("merged");
         int code = dev.gemmalora.cli.Main.run("merge", "--model", t1.resolve("model").toString(),
-                "--adapter", t1.resolve("adapter").toString(), "--output", out.toString(), "--max-shard-size", "300KB");
+                "--adapter", t1.resolve("adapter").toString(), "--output", out.toString(), "--max-shard-size", limit + "B");
         assertEquals(0, code);
-        assertTrue(java.nio.file.Files.isRegularFile(out.resolve("model-00001-of-00004.safetensors")));
-        assertTrue(java.nio.file.Files.isRegularFile(out.resolve("model.safetensors.index.json")));
         assertTrue(java.nio.file.Files.isRegularFile(out.resolve("config.json")));
+        JsonNode weightMap = Json.read(out.resolve(CheckpointTensors.INDEX)).get("weight_map");
+        java.util.SortedSet<String> tensors = new java.util.TreeSet<>();
+        java.util.SortedSet<String> shards = new java.util.TreeSet<>();
+        weightMap.fields().forEachRemaining(e -> {
+            tensors.add(e.getKey());
+            shards.add(e.getValue().asText());
+        });
+        assertEquals(new java.util.TreeSet<>(base.keySet()), tensors, "every tensor of the model in the index");
+        int n = shards.size();
+        assertTrue(n >= 2 && n >= Math.ceil(total / (double) limit), n + " shards for " + total + " bytes at most " + limit + " each");
+        int i = 1;
+        for (String shard : shards) {
+            assertEquals(String.format("model-%05d-of-%05d.safetensors", i++, n), shard);
+            Map<String, TensorData> held = SafeTensorsFile.open(out.resolve(shard)).tensors();
+            long bytes = held.values().stream().mapToLong(t -> t.data().byteSize()).sum();
+            assertTrue(bytes <= limit || held.size() == 1, shard + " holds " + bytes + " bytes, over the limit of " + limit);
+        }
         Gemma2Model merged = Gemma2Model.load(out);
         float[] want = SafeTensorsFile.open(t1.resolve("lora_outputs.safetensors")).get("logits").toFloats();
         double d = maxAbsDiff(forwardAll(merged), want);

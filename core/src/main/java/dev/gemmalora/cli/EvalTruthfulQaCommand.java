@@ -8,6 +8,7 @@ import dev.gemmalora.eval.TruthfulQaData;
 import dev.gemmalora.eval.TruthfulQaEval;
 import dev.gemmalora.io.InputException;
 import dev.gemmalora.io.Json;
+import dev.gemmalora.io.OutputLock;
 import dev.gemmalora.lora.LoraAdapter;
 import dev.gemmalora.model.Gemma2Model;
 import dev.gemmalora.report.EvalReport;
@@ -99,7 +100,15 @@ public class EvalTruthfulQaCommand implements Callable<Integer> {
         run.put("tasks", String.join(",", taskSet));
         run.put("questions", questions.size());
         run.put("chat_template", chatTemplate);
-        checkSameRun(run);
+        try (OutputLock _ = OutputLock.inside(output, "eval truthfulqa")) {
+            checkSameRun(run);
+            evaluate(run, names, questions, taskSet, ds);
+        }
+        return 0;
+    }
+
+    private void evaluate(ObjectNode run, Map<String, String> names, List<TruthfulQaData.Question> questions, Set<String> taskSet,
+                          TruthfulQaData.Dataset ds) throws IOException {
         Files.createDirectories(output);
         Files.writeString(output.resolve("run.json"), Json.write(run));
 
@@ -118,7 +127,6 @@ public class EvalTruthfulQaCommand implements Callable<Integer> {
         EvalReport.write(output, about, scored);
         printTable(scored);
         System.out.println("report: " + output.resolve("report.html") + " and " + output.resolve("report.md"));
-        return 0;
     }
 
     /**

@@ -4,6 +4,7 @@ import dev.gemmalora.io.AtomicDir;
 import dev.gemmalora.io.CheckpointTensors;
 import dev.gemmalora.io.CheckpointWriter;
 import dev.gemmalora.io.InputException;
+import dev.gemmalora.io.OutputLock;
 import dev.gemmalora.io.TensorData;
 import dev.gemmalora.lora.LoraAdapter;
 import dev.gemmalora.lora.LoraMerge;
@@ -43,6 +44,12 @@ final class MergeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         long shardBytes = parseSize(maxShardSize);
+        try (OutputLock _ = OutputLock.beside(output, "merge")) {
+            return merge(shardBytes);
+        }
+    }
+
+    private int merge(long shardBytes) throws IOException {
         if (Files.isDirectory(output)) {
             try (var s = Files.list(output)) {
                 if (s.findAny().isPresent()) {

@@ -8,6 +8,7 @@ import dev.gemmalora.data.TrainingExample;
 import dev.gemmalora.io.AtomicDir;
 import dev.gemmalora.io.InputException;
 import dev.gemmalora.io.Json;
+import dev.gemmalora.io.OutputLock;
 import dev.gemmalora.lora.LoraAdapter;
 import dev.gemmalora.lora.LoraConfig;
 import dev.gemmalora.lora.LoraInit;
@@ -35,7 +36,9 @@ import java.util.concurrent.Callable;
 import me.tongfei.progressbar.ProgressBar;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 @Command(name = "train", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
         description = {"Fine-tune a Gemma-2 model with LoRA on Alpaca-format records (the reference recipe by default).",
@@ -43,6 +46,9 @@ import picocli.CommandLine.Option;
 public class TrainCommand implements Callable<Integer> {
     @Mixin
     ModelOptions models;
+
+    @Spec
+    CommandSpec spec;
 
     @Option(names = "--data", required = true, paramLabel = "FILE", description = "Alpaca records: JSON array or JSON Lines with instruction, input, output.")
     Path data;
@@ -121,6 +127,13 @@ public class TrainCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         validate();
+        try (OutputLock _ = OutputLock.inside(output, "train")) {
+            refuseAnotherRun();
+            return train();
+        }
+    }
+
+    private int train() throws IOException {
         Path tokDir = models.tokenizerDir();
         Gemma2Model m = Gemma2Model.load(models.model);
         PromptFormat fmt = "chat".equals(format) ? PromptFormat.CHAT : PromptFormat.RECIPE;
@@ -162,8 +175,9 @@ public class TrainCommand implements Callable<Integer> {
                 maxSteps > 0 ? "max steps" : epochs + (epochs == 1 ? " epoch" : " epochs"), loraR, fmtNum(loraAlpha), adapter.pairs().size(),
                 adapter.parameters().stream().mapToLong(p -> p.length).sum());
         int startStep = trainer.step();
-        try (ProgressBar bar = Progress.start("train", total, startStep, Duration.ZERO)) {
-            StepLogger logger = new StepLogger(bar, metrics, trainer, total, examples.size(), fingerprint);
+        try (StopRequests stops = StopRequests.install("after the optimizer step in flight, with a checkpoint");
+             ProgressBar bar = Progress.start("train", total, startStep, Duration.ZERO)) {
+            StepLogger logger = new StepLogger(bar, metrics, trainer, total, examples.size(), fingerprint, stops);
             trainer.train(examples, padId, logger);
         } catch (DivergedException e) {
             Optional<Path> last = Checkpoint.latest(output);
@@ -172,6 +186,9 @@ public class TrainCommand implements Callable<Integer> {
                     .orElse("No checkpoint was written yet; run again with a lower --lr."));
             return 1;
         }
+        if (trainer.step() < total) {
+            return stopped(trainer, total, examples.size(), fingerprint);
+        }
         Path fin = AtomicDir.write(output.resolve("final"), adapter::save);
         Path plot = output.resolve("loss_curve.png");
         writeLossCurve(plot);
@@ -179,6 +196,25 @@ public class TrainCommand implements Callable<Integer> {
         System.out.println("metrics: " + metrics);
         System.out.println("loss curve: " + plot);
         return 0;
+    }
+
+    /** After a stop request: a checkpoint of the last finished step (unless --save-steps just wrote it) and how to go on. */
+    private int stopped(Trainer trainer, int total, int examples, String fingerprint) throws IOException {
+        Path ckpt = output.resolve("checkpoint-" + trainer.step());
+        if (!Files.isDirectory(ckpt)) {
+            ckpt = Checkpoint.write(output, trainer, total, examples, fingerprint, history);
+        }
+        List<String> args = new ArrayList<>(spec.commandLine().getParseResult().originalArgs());
+        if (!args.contains("--resume")) {
+            args.add("--resume");
+        }
+        System.err.printf("stopped at step %d of %d; %s holds it. Continue with:%n  %s %s%n", trainer.step(), total, ckpt,
+                spec.root().name(), String.join(" ", args.stream().map(TrainCommand::shellQuoted).toList()));
+        return StopRequests.EXIT_CODE;
+    }
+
+    private static String shellQuoted(String arg) {
+        return arg.matches("[A-Za-z0-9_./=:,@+-]+") ? arg : "'" + arg.replace("'", "'\\''") + "'";
     }
 
     /** Where each step's micro-batches are computed: in this process. A cluster job computes them on its workers. */
@@ -217,6 +253,10 @@ public class TrainCommand implements Callable<Integer> {
         if (!(lr > 0) || loraDropout < 0 || loraDropout >= 1) {
             throw new InputException("--lr must be positive and --lora-dropout in [0, 1)");
         }
+    }
+
+    /** Without --resume, an output that already holds a run is left alone. */
+    private void refuseAnotherRun() {
         if (!resume && Files.isDirectory(output)) {
             boolean run = Files.exists(output.resolve("final")) || Files.exists(output.resolve("metrics.jsonl"))
                     || Checkpoint.latest(output).isPresent();
@@ -251,6 +291,7 @@ public class TrainCommand implements Callable<Integer> {
         private final int total;
         private final int examples;
         private final String fingerprint;
+        private final StopRequests stops;
         private final long start = System.nanoTime();
         /** Seconds the runs before a resume had trained, to their last logged row: elapsed_s goes on from there. */
         private final double elapsedBefore;
@@ -259,7 +300,8 @@ public class TrainCommand implements Callable<Integer> {
         private long tokens;
         private double seconds;
 
-        StepLogger(ProgressBar bar, Path metrics, Trainer trainer, int total, int examples, String fingerprint) {
+        StepLogger(ProgressBar bar, Path metrics, Trainer trainer, int total, int examples, String fingerprint, StopRequests stops) {
+            this.stops = stops;
             this.bar = bar;
             this.metrics = metrics;
             this.trainer = trainer;
@@ -267,6 +309,11 @@ public class TrainCommand implements Callable<Integer> {
             this.examples = examples;
             this.fingerprint = fingerprint;
             this.elapsedBefore = history.isEmpty() ? 0 : ((Number) history.getLast().getOrDefault("elapsed_s", 0)).doubleValue();
+        }
+
+        @Override
+        public boolean stopRequested() {
+            return stops.requested();
         }
 
         @Override

@@ -98,7 +98,7 @@ public final class SafeTensorsFile {
                     throw new SafeTensorsException(where + " has a bad shape " + shapeNode);
                 }
                 shape[i] = shapeNode.get(i).asLong();
-                numel = Math.multiplyExact(numel, shape[i]);
+                numel = elements(numel, shape[i], dtype, where, shapeNode);
             }
             long begin = offs.get(0).asLong(-1);
             long end = offs.get(1).asLong(-1);
@@ -118,6 +118,18 @@ public final class SafeTensorsFile {
         }
         checkNoOverlap(path, ranges, new ArrayList<>(tensors.keySet()));
         return new SafeTensorsFile(path, Collections.unmodifiableMap(tensors), Collections.unmodifiableMap(metadata));
+    }
+
+    /** numel x dim, refusing a shape whose bytes no file can hold (a long overflow otherwise). */
+    private static long elements(long numel, long dim, DType dtype, String where, JsonNode shape) {
+        try {
+            long n = Math.multiplyExact(numel, dim);
+            Math.multiplyExact(n, (long) dtype.bytes);
+            return n;
+        } catch (ArithmeticException e) {
+            throw new SafeTensorsException(where + ": shape " + shape + " x " + dtype + " is more bytes than a file can hold;"
+                    + " the header is damaged");
+        }
     }
 
     private static void checkNoOverlap(Path path, List<long[]> ranges, List<String> names) {

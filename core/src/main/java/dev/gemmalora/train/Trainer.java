@@ -24,6 +24,11 @@ public final class Trainer {
 
     public interface Listener {
         void onStep(StepLog log);
+
+        /** Asked after each step: true ends training there (a stop request); the caller sees step() short of the total. */
+        default boolean stopRequested() {
+            return false;
+        }
     }
 
     private final LoraAdapter adapter;
@@ -125,6 +130,9 @@ public final class Trainer {
             logs.add(log);
             if (listener != null) {
                 listener.onStep(log);
+                if (listener.stopRequested()) {
+                    break;
+                }
             }
         }
         return logs;

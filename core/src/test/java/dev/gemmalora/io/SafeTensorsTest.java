@@ -94,6 +94,15 @@ class SafeTensorsTest {
         assertTrue(m.contains("'w'") && m.contains("12 bytes"), m);
     }
 
+    /** The shape of the report, and one whose element count fits a long but its bytes do not. */
+    @Test
+    void rejectsShapesLargerThanAnyFile() throws IOException {
+        for (String shape : List.of("[1000000000000, 1000000000000]", "[4611686018427387904]")) {
+            String m = messageOf(raw("{\"w\":{\"dtype\":\"F32\",\"shape\":" + shape + ",\"data_offsets\":[0,8]}}", 8));
+            assertTrue(m.contains("'w'") && m.contains("more bytes than a file can hold"), m);
+        }
+    }
+
     @Test
     void rejectsOverlappingTensors() throws IOException {
         String m = messageOf(raw("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"

@@ -100,7 +100,7 @@ final class SparkBenchCommand implements Callable<Integer> {
             }
             report(localSec, sparkSec, sparkOwn, cost, Arrays.equals(flat(localAdapter), flat(sparkAdapter)));
         } finally {
-            sc.stop();
+            SparkJob.stop(sc);
         }
         return 0;
     }

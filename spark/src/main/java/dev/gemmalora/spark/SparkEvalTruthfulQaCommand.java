@@ -57,7 +57,7 @@ final class SparkEvalTruthfulQaCommand extends EvalTruthfulQaCommand {
             }
             return collect(names, questions.size(), done, chunks);
         } finally {
-            sc.stop();
+            SparkJob.stop(sc);
         }
     }
 

@@ -32,6 +32,24 @@ final class SparkJob {
         return sc;
     }
 
+    /**
+     * Stops the context once no task is still running: after a failure the other jobs' tasks would
+     * otherwise report to a scheduler already shut down, which Spark logs with stack traces.
+     */
+    static void stop(JavaSparkContext sc) {
+        sc.cancelAllJobs();
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (sc.statusTracker().getActiveStageIds().length > 0 && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        sc.stop();
+    }
+
     /** Executors that can run tasks: the task threads in local mode, otherwise the executors registered so far. */
     static int executors(JavaSparkContext sc) {
         if (sc.isLocal()) {

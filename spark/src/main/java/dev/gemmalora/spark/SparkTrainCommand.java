@@ -25,7 +25,7 @@ final class SparkTrainCommand extends TrainCommand {
             return super.call();
         } finally {
             if (sc != null) {
-                sc.stop();
+                SparkJob.stop(sc);
             }
         }
     }
