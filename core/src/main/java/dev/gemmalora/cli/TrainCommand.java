@@ -17,6 +17,7 @@ import dev.gemmalora.model.Gemma2Model;
 import dev.gemmalora.report.Charts;
 import dev.gemmalora.tokenizer.HfTokenizer;
 import dev.gemmalora.train.Checkpoint;
+import dev.gemmalora.train.CheckpointManifest;
 import dev.gemmalora.train.DivergedException;
 import dev.gemmalora.train.LocalGradients;
 import dev.gemmalora.train.StepGradients;
@@ -267,7 +268,7 @@ public class TrainCommand implements Callable<Integer> {
     }
 
     private void resumeFrom(Trainer trainer, int examples, String fingerprint, Path metrics) throws IOException {
-        Optional<Path> last = Checkpoint.latest(output);
+        Optional<Path> last = undamagedCheckpoint();
         if (last.isEmpty()) {
             System.out.println("no checkpoint in " + output + " yet; starting from step 0");
             Files.deleteIfExists(metrics);
@@ -281,6 +282,23 @@ public class TrainCommand implements Callable<Integer> {
         history.forEach(row -> kept.append(Json.MAPPER.valueToTree(row).toString()).append('\n'));
         Files.writeString(metrics, kept);
         System.out.println("resuming from " + last.get() + " (step " + trainer.step() + ")");
+    }
+
+    /** The newest checkpoint whose files match their manifest; a damaged one is named and passed over. */
+    private Optional<Path> undamagedCheckpoint() {
+        List<Path> all = Checkpoint.newestFirst(output);
+        for (Path p : all) {
+            Optional<String> damage = CheckpointManifest.damage(p);
+            if (damage.isEmpty()) {
+                return Optional.of(p);
+            }
+            System.err.println("warning: " + p + " is damaged: " + damage.get() + "; trying the checkpoint before it");
+        }
+        if (!all.isEmpty()) {
+            throw new InputException(output + ": every checkpoint is damaged (see the warnings above); start again without --resume"
+                    + " in another --output");
+        }
+        return Optional.empty();
     }
 
     /** Updates the bar every step, logs every --logging-steps, checkpoints every --save-steps. */

@@ -45,6 +45,7 @@ public final class Checkpoint {
             trainer.adapter().save(tmp);
             SafeTensorsWriter.write(tmp.resolve(OPTIMIZER), optimizerTensors(trainer), Map.of("format", "gemma-lora-adamw"));
             Files.writeString(tmp.resolve(STATE), Json.write(state(trainer, totalSteps, examples, dataFingerprint, logHistory)));
+            CheckpointManifest.write(tmp);
         });
     }
 
@@ -110,13 +111,20 @@ public final class Checkpoint {
 
     /** The newest complete checkpoint-N in outputDir (temporary folders are ignored). */
     public static Optional<Path> latest(Path outputDir) {
+        return newestFirst(outputDir).stream().findFirst();
+    }
+
+    /** The complete checkpoint-N folders of outputDir, newest first. */
+    public static List<Path> newestFirst(Path outputDir) {
         if (!Files.isDirectory(outputDir)) {
-            return Optional.empty();
+            return List.of();
         }
         try (Stream<Path> s = Files.list(outputDir)) {
             return s.filter(p -> p.getFileName().toString().matches(PREFIX + "\\d+"))
                     .filter(p -> Files.isRegularFile(p.resolve(STATE)))
-                    .max(Comparator.comparingInt(p -> Integer.parseInt(p.getFileName().toString().substring(PREFIX.length()))));
+                    .sorted(Comparator.comparingInt((Path p) -> Integer.parseInt(p.getFileName().toString().substring(PREFIX.length())))
+                            .reversed())
+                    .toList();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -50,6 +50,45 @@ class TrainCommandTest {
         return a.toArray(String[]::new);
     }
 
+    /**
+     * A checkpoint damaged after it was written, by a flipped byte or a truncated file: --resume
+     * names it, falls back to the one before, and still ends with the straight run's bytes.
+     */
+    @Test
+    void aDamagedCheckpointIsNamedAndThePreviousOneResumes(@TempDir Path dir) throws Exception {
+        Path straight = dir.resolve("straight");
+        assertEquals(0, CliTest.run(args(straight, "--max-steps", "6", "--save-steps", "2")).code());
+        assertTrue(Files.isRegularFile(straight.resolve("checkpoint-6/manifest.json")));
+        for (String damage : List.of("flip", "truncate")) {
+            Path run = dir.resolve(damage);
+            Files.createDirectories(run);
+            for (String ckpt : List.of("checkpoint-4", "checkpoint-6")) {
+                copyTree(straight.resolve(ckpt), run.resolve(ckpt));
+            }
+            Path hurt = run.resolve("checkpoint-6").resolve(damage.equals("flip") ? "optimizer.safetensors" : "adapter_model.safetensors");
+            byte[] bytes = Files.readAllBytes(hurt);
+            if (damage.equals("flip")) {
+                bytes[bytes.length / 2] ^= 0x10;
+                Files.write(hurt, bytes);
+            } else {
+                Files.write(hurt, java.util.Arrays.copyOf(bytes, bytes.length - 100));
+            }
+            CliTest.Run r = CliTest.run(args(run, "--max-steps", "6", "--save-steps", "2", "--resume"));
+            assertEquals(0, r.code(), r.err());
+            assertTrue(r.err().contains("warning: " + run.resolve("checkpoint-6") + " is damaged: " + hurt.getFileName()), r.err());
+            assertTrue(r.out().contains("resuming from " + run.resolve("checkpoint-4")), r.out());
+            assertArrayEquals(Files.readAllBytes(straight.resolve("final/adapter_model.safetensors")),
+                    Files.readAllBytes(run.resolve("final/adapter_model.safetensors")), damage);
+        }
+        Path none = dir.resolve("none");
+        copyTree(straight.resolve("checkpoint-6"), Files.createDirectories(none).resolve("checkpoint-6"));
+        Files.delete(none.resolve("checkpoint-6/trainer_state.json"));
+        Files.writeString(none.resolve("checkpoint-6/trainer_state.json"), "{}");
+        CliTest.Run r = CliTest.run(args(none, "--max-steps", "6", "--save-steps", "2", "--resume"));
+        assertEquals(2, r.code());
+        assertTrue(r.err().contains("every checkpoint is damaged"), r.err());
+    }
+
     private static void copyTree(Path from, Path to) throws Exception {
         try (Stream<Path> s = Files.walk(from)) {
             for (Path p : s.toList()) {
