@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.gemmalora.io.InputException;
 import dev.gemmalora.io.Json;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -39,7 +38,7 @@ public final class AlpacaReader {
                 }
             }
         } catch (IOException e) {
-            throw new UncheckedIOException(file + ": " + e.getMessage(), e);
+            throw InputException.ofRead(file, e);
         }
         List<AlpacaRecord> out = new ArrayList<>(nodes.size());
         for (int i = 0; i < nodes.size(); i++) {

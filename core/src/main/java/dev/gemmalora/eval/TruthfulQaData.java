@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.commons.csv.CSVException;
 import org.apache.commons.csv.CSVFormat;
 import org.apache.commons.csv.CSVParser;
 import org.apache.commons.csv.CSVRecord;
@@ -168,11 +169,23 @@ public final class TruthfulQaData {
                 order.add(q);
                 row++;
             }
+        } catch (CSVException e) {
+            throw notCsv(csv, e);
+        } catch (UncheckedIOException e) {
+            // commons-csv's record iterator wraps a format error this way.
+            if (e.getCause() instanceof CSVException c) {
+                throw notCsv(csv, c);
+            }
+            throw e;
         } catch (IOException e) {
-            throw new UncheckedIOException(csv + ": " + e.getMessage(), e);
+            throw InputException.ofRead(csv, e);
         } catch (IllegalStateException | IllegalArgumentException e) {
-            throw new InputException(csv + ": not valid CSV (" + e.getMessage() + ")");
+            throw notCsv(csv, e);
         }
+    }
+
+    private static InputException notCsv(Path csv, Exception e) {
+        return new InputException(csv + ": not valid CSV (" + e.getMessage() + ")");
     }
 
     /**

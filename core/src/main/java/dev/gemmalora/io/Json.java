@@ -4,9 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import java.io.CharConversionException;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
@@ -27,14 +25,11 @@ public final class Json {
             throw new InputException(file + ": not valid JSON" + at + " (" + e.getOriginalMessage() + ")");
         } catch (NoSuchFileException e) {
             throw new InputException(file + ": file not found");
-        } catch (CharConversionException e) {
-            // Bytes that are no JSON text at all (Jackson guessed a UTF-32 byte order from them).
-            throw new InputException(file + ": not valid JSON (not UTF-8 text: " + e.getMessage() + ")");
         } catch (IOException e) {
             if (!file.toFile().exists()) {
                 throw new InputException(file + ": file not found");
             }
-            throw new UncheckedIOException(file + ": " + e.getMessage(), e);
+            throw InputException.ofRead(file, e);
         }
     }
 
