@@ -8,13 +8,13 @@ import dev.gemmalora.eval.TruthfulQaData;
 import dev.gemmalora.eval.TruthfulQaEval;
 import dev.gemmalora.io.InputException;
 import dev.gemmalora.io.Json;
+import dev.gemmalora.io.OutputException;
 import dev.gemmalora.io.OutputLock;
 import dev.gemmalora.lora.LoraAdapter;
 import dev.gemmalora.model.Gemma2Model;
 import dev.gemmalora.report.EvalReport;
 import dev.gemmalora.tokenizer.HfTokenizer;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -109,6 +109,15 @@ public class EvalTruthfulQaCommand implements Callable<Integer> {
 
     private void evaluate(ObjectNode run, Map<String, String> names, List<TruthfulQaData.Question> questions, Set<String> taskSet,
                           TruthfulQaData.Dataset ds) throws IOException {
+        try {
+            evaluateModels(run, names, questions, taskSet, ds);
+        } catch (OutputException e) {
+            throw e.withAdvice("every row written before stays in its results.jsonl: free some space and run the same command to go on");
+        }
+    }
+
+    private void evaluateModels(ObjectNode run, Map<String, String> names, List<TruthfulQaData.Question> questions,
+                                Set<String> taskSet, TruthfulQaData.Dataset ds) throws IOException {
         Files.createDirectories(output);
         Files.writeString(output.resolve("run.json"), Json.write(run));
 
@@ -221,11 +230,7 @@ public class EvalTruthfulQaCommand implements Callable<Integer> {
             try (ResultsFile out = ResultsFile.append(results);
                  ProgressBar bar = Progress.start(name, questions.size(), done, Duration.ZERO)) {
                 eval.evaluateAll(todo, row -> {
-                    try {
-                        out.write(row);
-                    } catch (IOException e) {
-                        throw new UncheckedIOException(results + ": " + e.getMessage(), e);
-                    }
+                    out.write(row);
                     rows.add(row);
                     positions[0] += row.get("positions").asLong();
                     bar.step();

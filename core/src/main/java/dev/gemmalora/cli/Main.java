@@ -2,6 +2,7 @@ package dev.gemmalora.cli;
 
 import dev.gemmalora.download.DownloadException;
 import dev.gemmalora.io.InputException;
+import dev.gemmalora.io.OutputException;
 import java.util.function.UnaryOperator;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -41,7 +42,7 @@ public final class Main extends CommandGroup {
                 System.err.println("error: " + ex.getMessage());
                 return 2;
             }
-            if (ex instanceof DownloadException) {
+            if (ex instanceof DownloadException || ex instanceof OutputException) {
                 System.err.println("error: " + ex.getMessage());
                 return 1;
             }

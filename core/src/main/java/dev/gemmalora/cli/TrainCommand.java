@@ -8,6 +8,7 @@ import dev.gemmalora.data.TrainingExample;
 import dev.gemmalora.io.AtomicDir;
 import dev.gemmalora.io.InputException;
 import dev.gemmalora.io.Json;
+import dev.gemmalora.io.OutputException;
 import dev.gemmalora.io.OutputLock;
 import dev.gemmalora.lora.LoraAdapter;
 import dev.gemmalora.lora.LoraConfig;
@@ -178,8 +179,10 @@ public class TrainCommand implements Callable<Integer> {
         int startStep = trainer.step();
         try (StopRequests stops = StopRequests.install("after the optimizer step in flight, with a checkpoint");
              ProgressBar bar = Progress.start("train", total, startStep, Duration.ZERO)) {
-            StepLogger logger = new StepLogger(bar, metrics, trainer, total, examples.size(), fingerprint, stops);
+            StepLogger logger = new StepLogger(bar, trainer, total, examples.size(), fingerprint, stops);
             trainer.train(examples, padId, logger);
+        } catch (OutputException e) {
+            throw e.withAdvice(resumeAdvice());
         } catch (DivergedException e) {
             Optional<Path> last = Checkpoint.latest(output);
             System.err.println("error: " + e.getMessage() + "; training stopped. "
@@ -190,7 +193,13 @@ public class TrainCommand implements Callable<Integer> {
         if (trainer.step() < total) {
             return stopped(trainer, total, examples.size(), fingerprint);
         }
-        Path fin = AtomicDir.write(output.resolve("final"), adapter::save);
+        Path fin = output.resolve("final");
+        try {
+            AtomicDir.write(fin, adapter::save);
+        } catch (IOException e) {
+            throw OutputException.of(fin, 4 * adapter.parameters().stream().mapToLong(p -> p.length).sum() + 4096, e)
+                    .withAdvice(resumeAdvice());
+        }
         Path plot = output.resolve("loss_curve.png");
         writeLossCurve(plot);
         System.out.println("adapter (PEFT format): " + fin);
@@ -304,7 +313,6 @@ public class TrainCommand implements Callable<Integer> {
     /** Updates the bar every step, logs every --logging-steps, checkpoints every --save-steps. */
     private final class StepLogger implements Trainer.Listener {
         private final ProgressBar bar;
-        private final Path metrics;
         private final Trainer trainer;
         private final int total;
         private final int examples;
@@ -318,10 +326,9 @@ public class TrainCommand implements Callable<Integer> {
         private long tokens;
         private double seconds;
 
-        StepLogger(ProgressBar bar, Path metrics, Trainer trainer, int total, int examples, String fingerprint, StopRequests stops) {
+        StepLogger(ProgressBar bar, Trainer trainer, int total, int examples, String fingerprint, StopRequests stops) {
             this.stops = stops;
             this.bar = bar;
-            this.metrics = metrics;
             this.trainer = trainer;
             this.total = total;
             this.examples = examples;
@@ -343,32 +350,43 @@ public class TrainCommand implements Callable<Integer> {
             bar.stepTo(log.step());
             bar.setExtraMessage(String.format("loss %.4f lr %.2e %.0f tok/s%s", log.loss(), log.lr(), log.tokens() / log.seconds(),
                     trainer.workers() > 1 ? ", " + trainer.workers() + " executors" : ""));
-            try {
-                if (log.step() % Math.max(1, loggingSteps) == 0 || log.step() == total) {
-                    Map<String, Object> row = new LinkedHashMap<>();
-                    row.put("step", log.step());
-                    row.put("epoch", log.epoch());
-                    row.put("loss", intervalLoss / intervalSteps);
-                    row.put("learning_rate", log.lr());
-                    row.put("grad_norm", log.gradNorm());
-                    row.put("tokens", tokens);
-                    row.put("tokens_per_s", tokens / seconds);
-                    row.put("elapsed_s", elapsedBefore + (System.nanoTime() - start) / 1e9);
-                    history.add(row);
-                    Files.writeString(metrics, Json.MAPPER.valueToTree(row).toString() + "\n",
-                            java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
-                    intervalLoss = 0;
-                    intervalSteps = 0;
-                    tokens = 0;
-                    seconds = 0;
-                }
-                if (saveSteps > 0 && log.step() % saveSteps == 0) {
-                    Checkpoint.write(output, trainer, total, examples, fingerprint, history);
-                }
-            } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
+            if (log.step() % Math.max(1, loggingSteps) == 0 || log.step() == total) {
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("step", log.step());
+                row.put("epoch", log.epoch());
+                row.put("loss", intervalLoss / intervalSteps);
+                row.put("learning_rate", log.lr());
+                row.put("grad_norm", log.gradNorm());
+                row.put("tokens", tokens);
+                row.put("tokens_per_s", tokens / seconds);
+                row.put("elapsed_s", elapsedBefore + (System.nanoTime() - start) / 1e9);
+                history.add(row);
+                appendRow(Json.MAPPER.valueToTree(row).toString() + "\n");
+                intervalLoss = 0;
+                intervalSteps = 0;
+                tokens = 0;
+                seconds = 0;
+            }
+            if (saveSteps > 0 && log.step() % saveSteps == 0) {
+                Checkpoint.write(output, trainer, total, examples, fingerprint, history);
             }
         }
+    }
+
+    /** A metrics row, appended whole or reported (a failed append leaves at most a cut last line, which resume rewrites). */
+    private void appendRow(String line) {
+        Path metrics = output.resolve("metrics.jsonl");
+        try {
+            Files.writeString(metrics, line, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            throw OutputException.of(metrics, line.length(), e);
+        }
+    }
+
+    /** What to do after a failed write of the run's output. */
+    private String resumeAdvice() {
+        return Checkpoint.latest(output).map(p -> p + " is intact: free some space and run the same command with --resume")
+                .orElse("no checkpoint was written yet: free some space and run the command again");
     }
 
     private void writeLossCurve(Path png) throws IOException {

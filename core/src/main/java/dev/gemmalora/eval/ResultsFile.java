@@ -3,6 +3,7 @@ package dev.gemmalora.eval;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gemmalora.io.Json;
+import dev.gemmalora.io.OutputException;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -18,9 +19,11 @@ import java.util.List;
  */
 public final class ResultsFile implements AutoCloseable {
     private final BufferedWriter out;
+    private final Path file;
 
-    private ResultsFile(BufferedWriter out) {
+    private ResultsFile(BufferedWriter out, Path file) {
         this.out = out;
+        this.file = file;
     }
 
     /** The complete rows already in the file; rewrites it without a trailing partial line. */
@@ -51,13 +54,18 @@ public final class ResultsFile implements AutoCloseable {
     public static ResultsFile append(Path file) throws IOException {
         Files.createDirectories(file.getParent());
         return new ResultsFile(Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
-                StandardOpenOption.APPEND));
+                StandardOpenOption.APPEND), file);
     }
 
-    public void write(ObjectNode row) throws IOException {
-        out.write(row.toString());
-        out.write('\n');
-        out.flush();
+    /** Appends one row; a row cut short by a failed write is dropped by readDone, so the rows before it stand. */
+    public void write(ObjectNode row) {
+        String line = row.toString() + "\n";
+        try {
+            out.write(line);
+            out.flush();
+        } catch (IOException e) {
+            throw OutputException.of(file, line.length(), e);
+        }
     }
 
     @Override

@@ -6,6 +6,7 @@ import dev.gemmalora.data.TrainingExample;
 import dev.gemmalora.io.AtomicDir;
 import dev.gemmalora.io.InputException;
 import dev.gemmalora.io.Json;
+import dev.gemmalora.io.OutputException;
 import dev.gemmalora.io.SafeTensorsFile;
 import dev.gemmalora.io.SafeTensorsWriter;
 import dev.gemmalora.io.TensorData;
@@ -40,13 +41,20 @@ public final class Checkpoint {
 
     /** Writes checkpoint-{step} into outputDir atomically and returns its path. */
     public static Path write(Path outputDir, Trainer trainer, int totalSteps, int examples, String dataFingerprint,
-                             List<Map<String, Object>> logHistory) throws IOException {
-        return AtomicDir.write(outputDir.resolve(PREFIX + trainer.step()), tmp -> {
-            trainer.adapter().save(tmp);
-            SafeTensorsWriter.write(tmp.resolve(OPTIMIZER), optimizerTensors(trainer), Map.of("format", "gemma-lora-adamw"));
-            Files.writeString(tmp.resolve(STATE), Json.write(state(trainer, totalSteps, examples, dataFingerprint, logHistory)));
-            CheckpointManifest.write(tmp);
-        });
+                             List<Map<String, Object>> logHistory) {
+        Path target = outputDir.resolve(PREFIX + trainer.step());
+        try {
+            return AtomicDir.write(target, tmp -> {
+                trainer.adapter().save(tmp);
+                SafeTensorsWriter.write(tmp.resolve(OPTIMIZER), optimizerTensors(trainer), Map.of("format", "gemma-lora-adamw"));
+                Files.writeString(tmp.resolve(STATE), Json.write(state(trainer, totalSteps, examples, dataFingerprint, logHistory)));
+                CheckpointManifest.write(tmp);
+            });
+        } catch (IOException e) {
+            // The weights and both AdamW moments, plus a little JSON.
+            long params = trainer.adapter().parameters().stream().mapToLong(p -> p.length).sum();
+            throw OutputException.of(target, 12 * params + 64 * 1024, e);
+        }
     }
 
     private static List<TensorData> optimizerTensors(Trainer trainer) {
