@@ -4,6 +4,7 @@ import dev.gemmalora.io.AtomicDir;
 import dev.gemmalora.io.CheckpointTensors;
 import dev.gemmalora.io.CheckpointWriter;
 import dev.gemmalora.io.InputException;
+import dev.gemmalora.io.OutputException;
 import dev.gemmalora.io.OutputLock;
 import dev.gemmalora.io.TensorData;
 import dev.gemmalora.lora.LoraAdapter;
@@ -62,11 +63,17 @@ final class MergeCommand implements Callable<Integer> {
         List<TensorData> tensors = new ArrayList<>(CheckpointTensors.open(models.model).all().values());
         tensors.sort(Comparator.comparing(TensorData::name));
         Path tokDir = models.tokenizerDir();
-        AtomicDir.write(output, dir -> {
-            CheckpointWriter.write(dir, tensors, shardBytes, t -> LoraMerge.mergeOne(t, lora));
-            copyIfPresent(models.model, dir, MODEL_FILES);
-            copyIfPresent(tokDir, dir, TOKENIZER_FILES);
-        });
+        try {
+            AtomicDir.write(output, dir -> {
+                CheckpointWriter.write(dir, tensors, shardBytes, t -> LoraMerge.mergeOne(t, lora));
+                copyIfPresent(models.model, dir, MODEL_FILES);
+                copyIfPresent(tokDir, dir, TOKENIZER_FILES);
+            });
+        } catch (IOException e) {
+            long bytes = tensors.stream().mapToLong(t -> t.data().byteSize()).sum();
+            throw OutputException.of(output, bytes, e).withAdvice("nothing was written under " + output
+                    + ": free some space and run the same command");
+        }
         System.out.printf("merged %d LoRA pairs of %s into %s (%s)%n", lora.pairs().size(), adapter, output,
                 Files.exists(output.resolve(CheckpointTensors.INDEX)) ? "sharded" : "model.safetensors");
         return 0;

@@ -109,4 +109,21 @@ class FullDiskTest {
             unmount(disk);
         }
     }
+
+    @Test
+    void aMergeThatDoesNotFitLeavesNothingUnderItsName(@TempDir Path dir) throws Exception {
+        Path disk = smallDisk(dir, 256);
+        try {
+            Path out = disk.resolve("merged");
+            CliTest.Run r = CliTest.run("merge", "--model", GoldenPaths.t1().resolve("model").toString(),
+                    "--adapter", GoldenPaths.t1().resolve("adapter").toString(), "--output", out.toString());
+            assertEquals(1, r.code(), r.err());
+            String last = r.err().strip().lines().reduce((x, y) -> y).orElse("");
+            assertTrue(last.startsWith("error: writing " + out + " failed (IOException: No space left on device); it needs about ")
+                    && last.endsWith("nothing was written under " + out + ": free some space and run the same command"), last);
+            assertTrue(!Files.exists(out), "no merged folder under its final name");
+        } finally {
+            unmount(disk);
+        }
+    }
 }
