@@ -27,11 +27,7 @@ class KillTest {
     private static final long SEED = 20261207;
 
     static List<String> trainArgs(Path out) {
-        return new ArrayList<>(List.of("train", "--model", GoldenPaths.mc().resolve("model").toString(),
-                "--tokenizer", GoldenPaths.tokenizer().toString(),
-                "--data", GoldenPaths.shared().resolve("data/instructions/gsm8k_train.alpaca.json").toString(), "--output", out.toString(),
-                "--max-samples", "48", "--max-length", "96", "--batch-size", "2", "--grad-accum", "2", "--max-steps", "16",
-                "--logging-steps", "1", "--save-steps", "1"));
+        return TrainArgs.of(out, 16, 1);
     }
 
     /**

@@ -15,10 +15,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** One writer per output folder, across real processes. */
 class OutputLockTest {
     static List<String> trainArgs(Path out) {
-        return List.of("train", "--model", GoldenPaths.mc().resolve("model").toString(), "--tokenizer", GoldenPaths.tokenizer().toString(),
-                "--data", GoldenPaths.shared().resolve("data/instructions/gsm8k_train.alpaca.json").toString(), "--output", out.toString(),
-                "--max-samples", "24", "--max-length", "96", "--batch-size", "2", "--grad-accum", "2", "--max-steps", "500",
-                "--save-steps", "1");
+        return TrainArgs.of(out, 500, 1);
     }
 
     /**

@@ -5,10 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.gemmalora.GoldenPaths;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -19,11 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** Ctrl-C and SIGTERM sent to a real training process: it finishes its step, checkpoints, says how to resume, exits 130. */
 class TrainStopTest {
     static List<String> args(Path out) {
-        return new ArrayList<>(List.of("train", "--model", GoldenPaths.mc().resolve("model").toString(),
-                "--tokenizer", GoldenPaths.tokenizer().toString(),
-                "--data", GoldenPaths.shared().resolve("data/instructions/gsm8k_train.alpaca.json").toString(), "--output", out.toString(),
-                "--max-samples", "48", "--max-length", "96", "--batch-size", "2", "--grad-accum", "2", "--max-steps", "24",
-                "--logging-steps", "1", "--save-steps", "100"));
+        return TrainArgs.of(out, 24, 100);
     }
 
     /** Waits until the run has logged `rows` steps past those it started with, then sends the signal. */
