@@ -44,7 +44,6 @@ public final class Attention {
     /** {@link #forward} into the first B*T*heads*headDim floats of out, which it zeroes first and returns. */
     float[] forward(float[] q, int batch, int tokens, KvCache cache, int layer, boolean sliding, int window,
                     float[][][][] probs, TokenTree tree, float[] out) {
-        int kvLen = cache.length() + tokens;
         int group = heads / kvHeads;
         int qDim = heads * headDim;
         int kvDim = kvHeads * headDim;
@@ -55,6 +54,7 @@ public final class Attention {
             int kh = h / group;
             float[] keys = cache.keys(layer, b);
             float[] values = cache.values(layer, b);
+            int kvLen = cache.length(b) + tokens;
             double[] w = new double[kvLen];
             int[] slots = new int[kvLen];
             int[] rowsAt = new int[kvLen];
@@ -113,7 +113,7 @@ public final class Attention {
      * tokens sit in slots length.. in row order; without a tree a token's slot is its position.
      */
     private static int visibleSlots(KvCache cache, int b, int i, boolean sliding, int window, TokenTree tree, int[] slots) {
-        int pos0 = cache.length();
+        int pos0 = cache.length(b);
         int n = 0;
         if (tree == null) {
             int pos = pos0 + i;

@@ -18,7 +18,8 @@ public record Gemma2Config(
         int vocabSize, int hidden, int intermediate, int layers, int heads, int kvHeads, int headDim,
         double queryPreAttnScalar, int slidingWindow, double attnSoftcap, double finalSoftcap,
         double rmsEps, double ropeTheta, boolean[] slidingLayers, boolean tieWordEmbeddings,
-        int padTokenId, int bosTokenId, List<Integer> eosTokenIds, String torchDtype, String hiddenActivation) {
+        int padTokenId, int bosTokenId, List<Integer> eosTokenIds, String torchDtype, String hiddenActivation,
+        int maxPositions) {
 
     public static Gemma2Config load(Path modelDir) {
         Path file = modelDir.resolve("config.json");
@@ -85,7 +86,8 @@ public record Gemma2Config(
                 softcap(c, "attn_logit_softcapping", 50.0), softcap(c, "final_logit_softcapping", 30.0),
                 c.path("rms_norm_eps").asDouble(1e-6), ropeTheta, sliding,
                 c.path("tie_word_embeddings").asBoolean(true),
-                c.path("pad_token_id").asInt(0), c.path("bos_token_id").asInt(2), List.copyOf(eos), dtype, act);
+                c.path("pad_token_id").asInt(0), c.path("bos_token_id").asInt(2), List.copyOf(eos), dtype, act,
+                intField(c, "max_position_embeddings", 8192, where));
     }
 
     private static int intField(JsonNode c, String name, int dflt, String where) {

@@ -4,51 +4,64 @@ import java.util.Arrays;
 
 /**
  * Keys (after RoPE) and values of every position seen so far, per layer and batch row, with the
- * padding mask of each position. All rows advance together: new tokens of a step sit at the same
- * slots in every row. A token's position is its slot, unless the cache numbers positions by real
- * tokens ({@link #numberRealTokens}), as each row would on its own.
+ * padding mask of each position. A step's new tokens go after each row's own slots: rows built
+ * together advance together (same slots in every row), while rows {@link #join joined} from
+ * separate caches keep lengths of their own, as continuous batching needs. A token's position is
+ * its slot, unless the cache numbers positions by real tokens ({@link #numberRealTokens}), as each
+ * row would on its own.
  */
 public final class KvCache {
     private final int layers;
     private final int batch;
     private final int kvDim;
-    private int capacity;
-    private int length;
+    /** Slots filled in each row. */
+    private final int[] lengths;
     private final float[][][] keys;
     private final float[][][] values;
-    private boolean[][] valid;
+    private final boolean[][] valid;
     /** Real tokens so far in each row, when positions skip padding; else null. */
     private int[] realTokens;
-    /** Positions of the current step's tokens [B*T], when positions skip padding. */
+    /** Positions of the current step's tokens [B*T], when positions skip padding; else null. */
     private int[] stepPositions;
 
     public KvCache(int layers, int batch, int kvDim, int capacity) {
         this.layers = layers;
         this.batch = batch;
         this.kvDim = kvDim;
-        this.capacity = Math.max(1, capacity);
-        keys = new float[layers][batch][this.capacity * kvDim];
-        values = new float[layers][batch][this.capacity * kvDim];
-        valid = new boolean[batch][this.capacity];
+        int cap = Math.max(1, capacity);
+        lengths = new int[batch];
+        keys = new float[layers][batch][cap * kvDim];
+        values = new float[layers][batch][cap * kvDim];
+        valid = new boolean[batch][cap];
     }
 
-    /** A cache over existing storage ({@link #rows}). */
-    private KvCache(int layers, int batch, int kvDim, int capacity, float[][][] keys, float[][][] values, boolean[][] valid) {
+    /** A cache of `batch` rows whose storage the caller fills from other caches ({@link #rows}, {@link #join}). */
+    private KvCache(int layers, int batch, int kvDim) {
         this.layers = layers;
         this.batch = batch;
         this.kvDim = kvDim;
-        this.capacity = capacity;
-        this.keys = keys;
-        this.values = values;
-        this.valid = valid;
+        lengths = new int[batch];
+        keys = new float[layers][batch][];
+        values = new float[layers][batch][];
+        valid = new boolean[batch][];
     }
 
     public static KvCache forModel(Gemma2Config cfg, int batch, int capacity) {
         return new KvCache(cfg.layers(), batch, cfg.kvDim(), capacity);
     }
 
+    /** Slots filled in the longest row (every row, unless rows were joined). */
     public int length() {
-        return length;
+        int max = 0;
+        for (int n : lengths) {
+            max = Math.max(max, n);
+        }
+        return max;
+    }
+
+    /** Slots filled in row b. */
+    public int length(int b) {
+        return lengths[b];
     }
 
     public int batch() {
@@ -75,7 +88,7 @@ public final class KvCache {
     public void numberRealTokens() {
         realTokens = new int[batch];
         for (int b = 0; b < batch; b++) {
-            for (int j = 0; j < length; j++) {
+            for (int j = 0; j < lengths[b]; j++) {
                 realTokens[b] += valid[b][j] ? 1 : 0;
             }
         }
@@ -90,25 +103,20 @@ public final class KvCache {
         return stepPositions;
     }
 
-    /** Makes room for n more positions and records their mask; called once per forward step. */
+    /** Makes room for n more positions in every row and records their mask; called once per forward step. */
     void reserve(int n, int[][] mask) {
-        int need = length + n;
-        if (need > capacity) {
-            int cap = Math.max(need, capacity * 2);
-            for (int l = 0; l < layers; l++) {
-                for (int b = 0; b < batch; b++) {
+        for (int b = 0; b < batch; b++) {
+            int need = lengths[b] + n;
+            if (need > valid[b].length) {
+                int cap = Math.max(need, valid[b].length * 2);
+                for (int l = 0; l < layers; l++) {
                     keys[l][b] = Arrays.copyOf(keys[l][b], cap * kvDim);
                     values[l][b] = Arrays.copyOf(values[l][b], cap * kvDim);
                 }
-            }
-            for (int b = 0; b < batch; b++) {
                 valid[b] = Arrays.copyOf(valid[b], cap);
             }
-            capacity = cap;
-        }
-        for (int b = 0; b < batch; b++) {
             for (int i = 0; i < n; i++) {
-                valid[b][length + i] = mask == null || mask[b][i] != 0;
+                valid[b][lengths[b] + i] = mask == null || mask[b][i] != 0;
             }
         }
         if (realTokens != null) {
@@ -116,38 +124,32 @@ public final class KvCache {
             for (int b = 0; b < batch; b++) {
                 for (int i = 0; i < n; i++) {
                     stepPositions[b * n + i] = realTokens[b];
-                    realTokens[b] += valid[b][length + i] ? 1 : 0;
+                    realTokens[b] += valid[b][lengths[b] + i] ? 1 : 0;
                 }
             }
         }
     }
 
-    /** Stores k, v [B*T, kvDim] of the current step for one layer at positions length .. length+T. */
+    /** Stores k, v [B*T, kvDim] of the current step for one layer after each row's filled slots. */
     void store(int layer, float[] k, float[] v, int tokensPerRow) {
         for (int b = 0; b < batch; b++) {
-            System.arraycopy(k, b * tokensPerRow * kvDim, keys[layer][b], length * kvDim, tokensPerRow * kvDim);
-            System.arraycopy(v, b * tokensPerRow * kvDim, values[layer][b], length * kvDim, tokensPerRow * kvDim);
+            System.arraycopy(k, b * tokensPerRow * kvDim, keys[layer][b], lengths[b] * kvDim, tokensPerRow * kvDim);
+            System.arraycopy(v, b * tokensPerRow * kvDim, values[layer][b], lengths[b] * kvDim, tokensPerRow * kvDim);
         }
     }
 
     void advance(int n) {
-        length += n;
+        for (int b = 0; b < batch; b++) {
+            lengths[b] += n;
+        }
     }
 
     /** The given rows of this cache, in that order, sharing their storage with it (finished rows of a batch left out). */
     public KvCache rows(int[] keep) {
-        float[][][] k = new float[layers][keep.length][];
-        float[][][] v = new float[layers][keep.length][];
-        boolean[][] m = new boolean[keep.length][];
+        KvCache c = new KvCache(layers, keep.length, kvDim);
         for (int i = 0; i < keep.length; i++) {
-            for (int l = 0; l < layers; l++) {
-                k[l][i] = keys[l][keep[i]];
-                v[l][i] = values[l][keep[i]];
-            }
-            m[i] = valid[keep[i]];
+            c.take(i, this, keep[i]);
         }
-        KvCache c = new KvCache(layers, keep.length, kvDim, capacity, k, v, m);
-        c.length = length;
         if (realTokens != null) {
             c.realTokens = new int[keep.length];
             for (int i = 0; i < keep.length; i++) {
@@ -158,6 +160,36 @@ public final class KvCache {
     }
 
     /**
+     * The rows of a and then of b in one cache sharing their storage (a new sequence joining a
+     * running batch), each row keeping its own length; positions count real tokens, so every row
+     * goes on as it would alone. a and b must not be used afterwards.
+     */
+    public static KvCache join(KvCache a, KvCache b) {
+        if (a.layers != b.layers || a.kvDim != b.kvDim) {
+            throw new IllegalArgumentException("caches of different models");
+        }
+        KvCache c = new KvCache(a.layers, a.batch + b.batch, a.kvDim);
+        for (int i = 0; i < a.batch; i++) {
+            c.take(i, a, i);
+        }
+        for (int i = 0; i < b.batch; i++) {
+            c.take(a.batch + i, b, i);
+        }
+        c.numberRealTokens();
+        return c;
+    }
+
+    /** Makes row `to` of this cache share row `from` of src's storage and length. */
+    private void take(int to, KvCache src, int from) {
+        for (int l = 0; l < layers; l++) {
+            keys[l][to] = src.keys[l][from];
+            values[l][to] = src.values[l][from];
+        }
+        valid[to] = src.valid[from];
+        lengths[to] = src.lengths[from];
+    }
+
+    /**
      * A cache of `rows` rows, each a copy of row `src` of this one (a shared prefix fanned out),
      * with room for extraCapacity more positions: old, its contents overwritten, when that is a
      * cache of this shape with the rows and the room (and nothing else holds it), else a new one.
@@ -165,8 +197,9 @@ public final class KvCache {
      * length soon fit; a first or one-off copy gets what is asked.
      */
     public KvCache fanOut(int src, int rows, int extraCapacity, KvCache old) {
+        int length = lengths[src];
         boolean fits = old != null && old.layers == layers && old.kvDim == kvDim && old.batch == rows
-                && old.capacity >= length + extraCapacity;
+                && Arrays.stream(old.valid).allMatch(v -> v.length >= length + extraCapacity);
         KvCache c = fits ? old : new KvCache(layers, rows, kvDim, length + extraCapacity + (old == null ? 0 : extraCapacity / 4));
         c.realTokens = null;
         c.stepPositions = null;
@@ -179,7 +212,7 @@ public final class KvCache {
         for (int b = 0; b < rows; b++) {
             System.arraycopy(valid[src], 0, c.valid[b], 0, length);
         }
-        c.length = length;
+        Arrays.fill(c.lengths, length);
         return c;
     }
 }

@@ -1,0 +1,19 @@
+package dev.gemmalora.api;
+
+/**
+ * Told what a generation produces, on the model's decoding thread: keep the calls short. An
+ * exception thrown from onText cancels the generation (a client that went away).
+ */
+public interface GenerationListener {
+    /** The next piece of text, whole characters only, never past a stop string. */
+    default void onText(String piece) {
+    }
+
+    /** The generation ended; its text is the concatenation of every piece. */
+    default void onFinish(Completion completion) {
+    }
+
+    /** Decoding failed; the generation is over. */
+    default void onError(RuntimeException error) {
+    }
+}
