@@ -33,7 +33,7 @@ final class BatchDecoder implements Runnable {
         this.adapters = adapters;
         this.modelLock = modelLock;
         this.maxBatch = maxBatch;
-        this.queue = new ArrayBlockingQueue<>(Math.max(1, maxQueue));
+        this.queue = new ArrayBlockingQueue<>(maxQueue);
         this.thread = Thread.ofPlatform().name("gemma-lora-decoder").daemon().unstarted(this);
     }
 

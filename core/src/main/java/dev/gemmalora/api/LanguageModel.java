@@ -42,8 +42,8 @@ public final class LanguageModel implements AutoCloseable {
             if (maxBatch < 1) {
                 throw new InvalidRequestException("max_batch", "max batch: " + maxBatch + ", expected at least 1");
             }
-            if (maxQueue < 0) {
-                throw new InvalidRequestException("max_queue", "max queue: " + maxQueue + ", expected 0 or more");
+            if (maxQueue < 1) {
+                throw new InvalidRequestException("max_queue", "max queue: " + maxQueue + ", expected at least 1");
             }
         }
     }

@@ -3,6 +3,7 @@ package dev.gemmalora.cli;
 import dev.gemmalora.download.DownloadException;
 import dev.gemmalora.io.InputException;
 import dev.gemmalora.io.OutputException;
+import java.util.ServiceLoader;
 import java.util.function.UnaryOperator;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -27,11 +28,23 @@ public final class Main extends CommandGroup {
     }
 
     /**
+     * A command that lives in another module (serve, with its HTTP server) and joins this CLI when
+     * its jar is on the classpath, listed in META-INF/services under this interface's name.
+     */
+    public interface Plugin {
+        /** The picocli command object; its @Command name is the subcommand's. */
+        Object command();
+    }
+
+    /**
      * Runs the picocli command root with this CLI's error rules. explain may turn a failure into an
      * InputException first (a cluster job names the host where a file was missing, say).
      */
     public static int run(Object root, UnaryOperator<Exception> explain, String... args) {
         CommandLine cl = new CommandLine(root);
+        if (root instanceof Main) {
+            ServiceLoader.load(Plugin.class).forEach(p -> cl.addSubcommand(p.command()));
+        }
         boolean verbose = java.util.Arrays.asList(args).contains("--verbose");
         cl.setExecutionExceptionHandler((thrown, line, parsed) -> {
             if (verbose) {

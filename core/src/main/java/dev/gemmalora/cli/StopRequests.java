@@ -11,20 +11,27 @@ import sun.misc.SignalHandler;
  * safe point (training: after the optimizer step in flight, with a checkpoint); the second stops
  * the process at once, with the same exit code, losing only the work in flight.
  */
-final class StopRequests implements AutoCloseable {
+public final class StopRequests implements AutoCloseable {
     /** The shell's code for a job ended by Ctrl-C, 128 + SIGINT. */
-    static final int EXIT_CODE = 130;
+    public static final int EXIT_CODE = 130;
 
     private final AtomicInteger received = new AtomicInteger();
     private final List<Signal> signals = new ArrayList<>();
     private final List<SignalHandler> previous = new ArrayList<>();
+    private final Runnable onFirst;
 
-    private StopRequests() {
+    private StopRequests(Runnable onFirst) {
+        this.onFirst = onFirst;
     }
 
     /** Takes over INT and TERM until closed; what says what the first one will do. */
-    static StopRequests install(String what) {
-        StopRequests r = new StopRequests();
+    public static StopRequests install(String what) {
+        return install(what, () -> { });
+    }
+
+    /** {@link #install(String)} that also runs onFirst (on the signal's thread) when the first signal comes. */
+    public static StopRequests install(String what, Runnable onFirst) {
+        StopRequests r = new StopRequests(onFirst);
         for (String name : List.of("INT", "TERM")) {
             Signal s = new Signal(name);
             try {
@@ -43,9 +50,10 @@ final class StopRequests implements AutoCloseable {
             Runtime.getRuntime().halt(EXIT_CODE);
         }
         System.err.println("\nstopping: " + what + " (Ctrl-C again to stop at once)");
+        onFirst.run();
     }
 
-    boolean requested() {
+    public boolean requested() {
         return received.get() > 0;
     }
 
