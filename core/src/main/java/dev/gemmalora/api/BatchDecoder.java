@@ -113,6 +113,7 @@ final class BatchDecoder implements Runnable {
             return;
         }
         try {
+            s.started();
             int[] prompt = s.prompt();
             KvCache own = KvCache.forModel(model.config(), 1, s.initialCapacity());
             float[] logits;

@@ -5,6 +5,10 @@ package dev.gemmalora.api;
  * exception thrown from onText cancels the generation (a client that went away).
  */
 public interface GenerationListener {
+    /** Its prompt starts running (it leaves the queue for the batch). */
+    default void onStart() {
+    }
+
     /** The next piece of text, whole characters only, never past a stop string. */
     default void onText(String piece) {
     }

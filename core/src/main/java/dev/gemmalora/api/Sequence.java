@@ -63,6 +63,14 @@ final class Sequence {
         return done;
     }
 
+    void started() {
+        try {
+            listener.onStart();
+        } catch (RuntimeException e) {
+            cancelled = true;
+        }
+    }
+
     void cancel() {
         cancelled = true;
     }

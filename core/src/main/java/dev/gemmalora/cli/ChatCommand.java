@@ -1,16 +1,14 @@
 package dev.gemmalora.cli;
 
-import dev.gemmalora.eval.Generator;
-import dev.gemmalora.model.Gemma2Model;
-import dev.gemmalora.tokenizer.ChatTemplate;
-import dev.gemmalora.tokenizer.HfTokenizer;
+import dev.gemmalora.api.ChatMessage;
+import dev.gemmalora.api.Completion;
+import dev.gemmalora.api.LanguageModel;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -24,16 +22,12 @@ final class ChatCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        Gemma2Model m = opts.loadModel();
-        try (HfTokenizer tok = opts.loadTokenizer()) {
-            Generator gen = new Generator(m);
-            Generator.Picker picker = opts.picker();
-            Set<Integer> stop = GenerationOptions.stopIds(tok);
-            List<ChatTemplate.Message> history = new ArrayList<>();
+        try (LanguageModel model = opts.load(1, 1)) {
+            List<ChatMessage> history = new ArrayList<>();
             BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
             System.out.println("chatting with " + opts.models.model + (opts.adapter != null ? " + " + opts.adapter : "")
                     + " (/reset: new conversation, /quit: leave)");
-            while (true) {
+            for (int turn = 0; ; turn++) {
                 System.out.print("\nyou> ");
                 System.out.flush();
                 String line = in.readLine();
@@ -49,34 +43,15 @@ final class ChatCommand implements Callable<Integer> {
                 if (line.isBlank()) {
                     continue;
                 }
-                history.add(new ChatTemplate.Message("user", line));
-                int[] prompt = ChatTemplate.encode(tok, history, true);
+                history.add(ChatMessage.user(line));
                 System.out.print("model> ");
-                String reply = stream(gen, tok, prompt, opts.maxNewTokens, stop, picker);
-                history.add(new ChatTemplate.Message("model", reply));
+                Completion reply = model.chat(opts.adapterName(), history, opts.params(turn), piece -> {
+                    System.out.print(piece);
+                    System.out.flush();
+                });
+                history.add(ChatMessage.assistant(reply.text()));
                 System.out.println();
             }
         }
-    }
-
-    /** Generates and prints the text as it grows; returns the whole reply. */
-    static String stream(Generator gen, HfTokenizer tok, int[] prompt, int max, Set<Integer> stop, Generator.Picker picker) {
-        List<Integer> ids = new ArrayList<>();
-        String[] shown = {""};
-        gen.generate(prompt, max, stop, picker, t -> {
-            ids.add(t);
-            String text = tok.decode(ids.stream().mapToInt(Integer::intValue).toArray(), true);
-            if (text.startsWith(shown[0]) && !text.endsWith("\uFFFD")) {
-                System.out.print(text.substring(shown[0].length()));
-                System.out.flush();
-                shown[0] = text;
-            }
-            return true;
-        });
-        String all = tok.decode(ids.stream().mapToInt(Integer::intValue).toArray(), true);
-        if (all.startsWith(shown[0]) && all.length() > shown[0].length()) {
-            System.out.print(all.substring(shown[0].length()));
-        }
-        return all;
     }
 }

@@ -2,12 +2,14 @@ package dev.gemmalora.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.gemmalora.eval.Generator;
+import dev.gemmalora.api.ChatMessage;
+import dev.gemmalora.api.Completion;
+import dev.gemmalora.api.Generation;
+import dev.gemmalora.api.GenerationListener;
+import dev.gemmalora.api.InvalidRequestException;
+import dev.gemmalora.api.LanguageModel;
 import dev.gemmalora.io.InputException;
 import dev.gemmalora.io.Json;
-import dev.gemmalora.model.Gemma2Model;
-import dev.gemmalora.tokenizer.ChatTemplate;
-import dev.gemmalora.tokenizer.HfTokenizer;
 import java.io.BufferedWriter;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -15,9 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.Callable;
-import java.util.stream.IntStream;
 import me.tongfei.progressbar.ProgressBar;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -26,7 +26,7 @@ import picocli.CommandLine.Option;
 @Command(name = "generate", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
         description = {"Answer a file of prompts, JSON Lines in and out.",
                 "Each input row is {\"prompt\": \"...\"} or {\"messages\": [{\"role\", \"content\"}...]}; each output row is the input "
-                        + "plus \"completion\", \"tokens\" and \"seconds\" (its share of its batch's time)."})
+                        + "plus \"completion\", \"tokens\" and \"seconds\" (from its prompt's start to its last token)."})
 final class GenerateCommand implements Callable<Integer> {
     @Mixin
     GenerationOptions opts;
@@ -41,7 +41,7 @@ final class GenerateCommand implements Callable<Integer> {
     boolean raw;
 
     @Option(names = "--batch", defaultValue = "4", description = "Prompts answered together: each step reads the weights once"
-            + " for all of them, and each gets the completion it would get alone. Each holds its own KV cache (gemma-2-2b:"
+            + " for all of them, a finished one's place goes to the next prompt, and each gets the completion it would get alone. Each holds its own KV cache (gemma-2-2b:"
             + " about 0.2 MB a token), so lower it for very long prompts.")
     int batch;
 
@@ -73,43 +73,54 @@ final class GenerateCommand implements Callable<Integer> {
             }
             rows.add(o);
         }
-        Gemma2Model m = opts.loadModel();
-        try (HfTokenizer tok = opts.loadTokenizer(); BufferedWriter out = Files.newBufferedWriter(output, StandardCharsets.UTF_8);
+        try (LanguageModel model = opts.load(batch, rows.size()); BufferedWriter out = Files.newBufferedWriter(output, StandardCharsets.UTF_8);
              ProgressBar bar = Progress.start("generate", rows.size())) {
-            Generator gen = new Generator(m);
-            Set<Integer> stop = GenerationOptions.stopIds(tok);
-            for (int i = 0; i < rows.size(); i += batch) {
-                long t0 = System.nanoTime();
-                List<ObjectNode> part = rows.subList(i, Math.min(rows.size(), i + batch));
-                List<int[]> ids = part.stream().map(r -> encode(tok, r)).toList();
-                List<Generator.Picker> pickers = IntStream.range(i, i + part.size()).mapToObj(opts::picker).toList();
-                List<Generator.Generation> made = gen.generateAll(ids, opts.maxNewTokens, stop, pickers, null);
-                double seconds = (System.nanoTime() - t0) / 1e9;
-                long positions = Math.max(1, made.stream().mapToLong(Generator.Generation::positions).sum());
-                for (int j = 0; j < part.size(); j++) {
-                    ObjectNode row = part.get(j);
-                    List<Integer> newIds = made.get(j).tokens();
-                    row.put("completion", tok.decode(newIds.stream().mapToInt(Integer::intValue).toArray(), true));
-                    row.put("tokens", newIds.size());
-                    row.put("seconds", seconds * made.get(j).positions() / positions);
-                    out.write(row.toString());
-                    out.write('\n');
-                    bar.step();
-                }
+            // Every prompt is queued at once: a finished answer's slot goes to the next prompt at the next step.
+            List<Generation> running = new ArrayList<>();
+            List<long[]> times = new ArrayList<>();
+            for (int i = 0; i < rows.size(); i++) {
+                long[] t = new long[2];
+                times.add(t);
+                running.add(model.submit(opts.adapterName(), encode(model, rows.get(i), i + 1), opts.params(i), new GenerationListener() {
+                    @Override
+                    public void onStart() {
+                        t[0] = System.nanoTime();
+                    }
+
+                    @Override
+                    public void onFinish(Completion c) {
+                        t[1] = System.nanoTime();
+                    }
+                }));
+            }
+            for (int i = 0; i < rows.size(); i++) {
+                Completion c = running.get(i).await();
+                ObjectNode row = rows.get(i);
+                row.put("completion", c.text());
+                row.put("tokens", c.completionTokens());
+                row.put("seconds", (times.get(i)[1] - times.get(i)[0]) / 1e9);
+                out.write(row.toString());
+                out.write('\n');
                 out.flush();
+                bar.step();
             }
         }
         System.out.println("wrote " + rows.size() + " completions to " + output);
         return 0;
     }
 
-    private int[] encode(HfTokenizer tok, ObjectNode row) {
-        if (row.has("messages")) {
-            List<ChatTemplate.Message> msgs = new ArrayList<>();
-            row.get("messages").forEach(n -> msgs.add(new ChatTemplate.Message(n.path("role").asText(), n.path("content").asText())));
-            return ChatTemplate.encode(tok, msgs, true);
+    /** The row's prompt ids; a conversation the template refuses, or a prompt too long, names its line. */
+    private int[] encode(LanguageModel model, ObjectNode row, int line) {
+        try {
+            if (row.has("messages")) {
+                List<ChatMessage> msgs = new ArrayList<>();
+                row.get("messages").forEach(n -> msgs.add(new ChatMessage(n.path("role").asText(), n.path("content").asText())));
+                return model.chatPrompt(msgs);
+            }
+            String p = row.get("prompt").asText();
+            return raw ? model.textPrompt(p) : model.chatPrompt(List.of(ChatMessage.user(p)));
+        } catch (InvalidRequestException e) {
+            throw new InputException(prompts + ": line " + line + ": " + e.getMessage());
         }
-        String p = row.get("prompt").asText();
-        return raw ? tok.encode(p, true) : ChatTemplate.encode(tok, List.of(new ChatTemplate.Message("user", p)), true);
     }
 }

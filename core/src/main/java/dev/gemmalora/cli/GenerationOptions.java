@@ -1,19 +1,17 @@
 package dev.gemmalora.cli;
 
-import dev.gemmalora.eval.Generator;
-import dev.gemmalora.eval.Sampler;
-import dev.gemmalora.lora.LoraAdapter;
-import dev.gemmalora.model.Gemma2Model;
-import dev.gemmalora.tokenizer.HfTokenizer;
+import dev.gemmalora.api.LanguageModel;
+import dev.gemmalora.api.SamplingParams;
 import java.nio.file.Path;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Model, adapter and sampling options shared by chat and generate. */
 final class GenerationOptions {
+    /** The name the adapter (if any) is loaded under. */
+    static final String ADAPTER = "adapter";
+
     @Mixin
     ModelOptions models;
 
@@ -35,35 +33,22 @@ final class GenerationOptions {
     @Option(names = "--seed", defaultValue = "42", description = "Sampling seed (generate: the first prompt's; each next prompt's is one more).")
     long seed;
 
-    Gemma2Model loadModel() {
-        Gemma2Model m = Gemma2Model.load(models.model);
+    /** The model (and adapter) through the Java API, decoding up to maxBatch answers together. */
+    LanguageModel load(int maxBatch, int maxQueue) {
+        LanguageModel m = LanguageModel.load(models.model, models.tokenizerDir(), new LanguageModel.Options(maxBatch, maxQueue));
         if (adapter != null) {
-            LoraAdapter.load(adapter, m).attach(m);
+            m.addAdapter(ADAPTER, adapter);
         }
         return m;
     }
 
-    HfTokenizer loadTokenizer() {
-        return HfTokenizer.load(models.tokenizerDir());
+    /** The adapter's name in the loaded model, or null for the base model. */
+    String adapterName() {
+        return adapter == null ? null : ADAPTER;
     }
 
-    Generator.Picker picker() {
-        return picker(0);
-    }
-
-    /** The picker of a file's prompt `index` (from 0): its own seed, so its completion does not depend on the others. */
-    Generator.Picker picker(int index) {
-        return new Sampler(temperature, topK, topP, seed + index);
-    }
-
-    /** <eos> and <end_of_turn>. */
-    static Set<Integer> stopIds(HfTokenizer tok) {
-        Set<Integer> s = new HashSet<>();
-        for (String t : List.of("<eos>", "<end_of_turn>")) {
-            if (tok.tokenId(t) >= 0) {
-                s.add(tok.tokenId(t));
-            }
-        }
-        return s;
+    /** Sampling of answer `index` (from 0): its own seed, so its text does not depend on the others. */
+    SamplingParams params(int index) {
+        return new SamplingParams(maxNewTokens, temperature, topP, topK, seed + index, List.of());
     }
 }

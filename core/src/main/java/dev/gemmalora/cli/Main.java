@@ -1,5 +1,6 @@
 package dev.gemmalora.cli;
 
+import dev.gemmalora.api.InvalidRequestException;
 import dev.gemmalora.download.DownloadException;
 import dev.gemmalora.io.InputException;
 import dev.gemmalora.io.OutputException;
@@ -51,7 +52,7 @@ public final class Main extends CommandGroup {
                 thrown.printStackTrace();
             }
             Exception ex = explain.apply(thrown);
-            if (ex instanceof InputException) {
+            if (ex instanceof InputException || ex instanceof InvalidRequestException) {
                 System.err.println("error: " + ex.getMessage());
                 return 2;
             }

@@ -18,6 +18,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.HexFormat;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The OpenAI API over a {@link LanguageModel}: chat and text completions (streamed as server-sent
@@ -30,6 +31,8 @@ public final class OpenAiServer implements AutoCloseable {
     private final long created = System.currentTimeMillis() / 1000;
     private final Javalin app;
     private volatile boolean stopping;
+    /** Completion requests being answered: close waits for them to write their last bytes. */
+    private final AtomicInteger answering = new AtomicInteger();
 
     /** apiKey null: no authentication. */
     public OpenAiServer(LanguageModel model, String apiKey) {
@@ -43,8 +46,8 @@ public final class OpenAiServer implements AutoCloseable {
             cfg.routes.before(this::authenticate);
             cfg.routes.get("/health", ctx -> ctx.contentType("application/json").result(OpenAiJson.compact(health())));
             cfg.routes.get("/v1/models", ctx -> ctx.contentType("application/json").result(OpenAiJson.compact(models())));
-            cfg.routes.post("/v1/chat/completions", ctx -> complete(ctx, CompletionRequest.parseChat(ctx.bodyAsBytes()), true));
-            cfg.routes.post("/v1/completions", ctx -> complete(ctx, CompletionRequest.parseCompletion(ctx.bodyAsBytes()), false));
+            cfg.routes.post("/v1/chat/completions", ctx -> answering(() -> complete(ctx, CompletionRequest.parseChat(ctx.bodyAsBytes()), true)));
+            cfg.routes.post("/v1/completions", ctx -> answering(() -> complete(ctx, CompletionRequest.parseCompletion(ctx.bodyAsBytes()), false)));
             cfg.routes.exception(OpenAiError.class, (e, ctx) -> answer(ctx, e));
             cfg.routes.exception(Exception.class, (e, ctx) -> answer(ctx, internal(e)));
             cfg.routes.error(404, ctx -> replaceError(ctx, "not_found_error", "no such endpoint: " + ctx.method() + " " + ctx.path()));
@@ -64,9 +67,33 @@ public final class OpenAiServer implements AutoCloseable {
         stopping = true;
     }
 
+    /** Stops listening once the requests being answered have written their last bytes (waiting at most 10 s). */
     @Override
     public void close() {
+        stopping = true;
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (answering.get() > 0 && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
         app.stop();
+    }
+
+    private interface Answer {
+        void run() throws Exception;
+    }
+
+    private void answering(Answer a) throws Exception {
+        answering.incrementAndGet();
+        try {
+            a.run();
+        } finally {
+            answering.decrementAndGet();
+        }
     }
 
     private ObjectNode health() {
@@ -130,7 +157,11 @@ public final class OpenAiServer implements AutoCloseable {
             throw new OpenAiError(503, "server_error", null, null, "the server stopped before the reply was complete");
         }
         ObjectNode body = chat ? OpenAiJson.chatCompletion(id, now, req.model(), c) : OpenAiJson.textCompletion(id, now, req.model(), c);
-        ctx.contentType("application/json").result(OpenAiJson.compact(body));
+        ctx.status(200).contentType("application/json");
+        // Written and closed here, not after the handler returns: a shutdown waits for this handler only.
+        try (OutputStream out = ctx.res().getOutputStream()) {
+            out.write(OpenAiJson.compact(body).getBytes(StandardCharsets.UTF_8));
+        }
     }
 
     /**
@@ -173,7 +204,7 @@ public final class OpenAiServer implements AutoCloseable {
                 }
             }
             out.write("data: [DONE]\n\n".getBytes(StandardCharsets.UTF_8));
-            out.flush();
+            out.close();
         } catch (IOException gone) {
             g.cancel();
         }

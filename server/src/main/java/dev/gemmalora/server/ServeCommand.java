@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -28,19 +29,19 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--tokenizer", paramLabel = "DIR", description = "Tokenizer folder (default: the model folder).")
     Path tokenizer;
 
-    @Option(names = "--adapter", paramLabel = "NAME=DIR", description = "A PEFT LoRA adapter served as model NAME (repeatable).")
+    @Option(names = "--adapter", paramLabel = "NAME=DIR", showDefaultValue = CommandLine.Help.Visibility.NEVER, description = "A PEFT LoRA adapter served as model NAME (repeatable).")
     Map<String, Path> adapters = new LinkedHashMap<>();
 
-    @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (0.0.0.0: every interface).")
+    @Option(names = "--host", paramLabel = "ADDRESS", defaultValue = "127.0.0.1", description = "Address to listen on (0.0.0.0: every interface).")
     String host;
 
-    @Option(names = "--port", defaultValue = "8000", description = "Port to listen on.")
+    @Option(names = "--port", paramLabel = "PORT", defaultValue = "8000", description = "Port to listen on.")
     int port;
 
-    @Option(names = "--max-batch", defaultValue = "8", description = "Requests decoded together at most; more wait in the queue.")
+    @Option(names = "--max-batch", paramLabel = "N", defaultValue = "8", description = "Requests decoded together at most; more wait in the queue.")
     int maxBatch;
 
-    @Option(names = "--max-queue", defaultValue = "64", description = "Requests waiting for a slot at most; past that: HTTP 429.")
+    @Option(names = "--max-queue", paramLabel = "N", defaultValue = "64", description = "Requests waiting for a slot at most; past that: HTTP 429.")
     int maxQueue;
 
     @Option(names = "--api-key", paramLabel = "KEY", description = "Require 'Authorization: Bearer KEY' on every endpoint but "
