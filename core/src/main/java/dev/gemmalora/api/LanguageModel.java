@@ -48,7 +48,7 @@ public final class LanguageModel implements AutoCloseable {
         }
     }
 
-    private final Path modelDir;
+    private final String name;
     private final Gemma2Model model;
     private final HfTokenizer tokenizer;
     private final AdapterSet adapterSet;
@@ -57,8 +57,8 @@ public final class LanguageModel implements AutoCloseable {
     private final Object modelLock = new Object();
     private final BatchDecoder decoder;
 
-    private LanguageModel(Path modelDir, Gemma2Model model, HfTokenizer tokenizer, Options options) {
-        this.modelDir = modelDir;
+    private LanguageModel(String name, Gemma2Model model, HfTokenizer tokenizer, Options options) {
+        this.name = name;
         this.model = model;
         this.tokenizer = tokenizer;
         this.adapterSet = new AdapterSet(model);
@@ -82,12 +82,18 @@ public final class LanguageModel implements AutoCloseable {
             throw new InputException(modelDir + ": model folder not found");
         }
         Gemma2Model model = Gemma2Model.load(modelDir);
-        return new LanguageModel(modelDir, model, HfTokenizer.load(tokenizerDir), options);
+        return new LanguageModel(modelDir.toAbsolutePath().normalize().getFileName().toString(), model, HfTokenizer.load(tokenizerDir),
+                options);
     }
 
-    /** The base model's name: its folder's name. */
+    /** A model built in memory (a merged or random one, say) under name, with the tokenizer of tokenizerDir. */
+    public static LanguageModel of(String name, Gemma2Model model, Path tokenizerDir, Options options) {
+        return new LanguageModel(name, model, HfTokenizer.load(tokenizerDir), options);
+    }
+
+    /** The base model's name: its folder's name, unless given. */
     public String name() {
-        return modelDir.getFileName().toString();
+        return name;
     }
 
     /** Tokens the model can attend to: prompt and generation together. */

@@ -2,6 +2,8 @@ package dev.gemmalora.eval;
 
 import dev.gemmalora.tensor.Softmax;
 import java.util.Arrays;
+import java.util.Comparator;
+import java.util.PriorityQueue;
 import java.util.Random;
 
 /**
@@ -27,12 +29,8 @@ public final class Sampler implements Generator.Picker {
             return Softmax.argmax(logits, 0, logits.length);
         }
         int n = logits.length;
-        Integer[] order = new Integer[n];
-        for (int i = 0; i < n; i++) {
-            order[i] = i;
-        }
         int keep = topK > 0 ? Math.min(topK, n) : n;
-        Arrays.sort(order, (a, b) -> Float.compare(logits[b], logits[a]));
+        Integer[] order = keep < n ? topK(logits, keep) : sorted(logits);
         double max = logits[order[0]] / temperature;
         double[] p = new double[keep];
         double sum = 0;
@@ -63,5 +61,42 @@ public final class Sampler implements Generator.Picker {
             }
         }
         return order[cut - 1];
+    }
+
+    /** Every token id, most likely first; equal logits in id order (a stable sort of 0..n-1). */
+    private static Integer[] sorted(float[] logits) {
+        Integer[] order = new Integer[logits.length];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        Arrays.sort(order, byLogitDescending(logits));
+        return order;
+    }
+
+    /**
+     * The first k of {@link #sorted} without sorting the vocabulary: one pass keeps the k best in a
+     * heap whose root is the worst of them (256k ids sorted per token took tens of milliseconds).
+     */
+    private static Integer[] topK(float[] logits, int k) {
+        Comparator<Integer> best = byLogitDescending(logits);
+        PriorityQueue<Integer> heap = new PriorityQueue<>(k + 1, best.reversed());
+        for (int i = 0; i < logits.length; i++) {
+            if (heap.size() < k) {
+                heap.add(i);
+            } else if (best.compare(i, heap.peek()) < 0) {
+                heap.poll();
+                heap.add(i);
+            }
+        }
+        Integer[] order = heap.toArray(new Integer[0]);
+        Arrays.sort(order, best);
+        return order;
+    }
+
+    private static Comparator<Integer> byLogitDescending(float[] logits) {
+        return (a, b) -> {
+            int c = Float.compare(logits[b], logits[a]);
+            return c != 0 ? c : Integer.compare(a, b);
+        };
     }
 }
