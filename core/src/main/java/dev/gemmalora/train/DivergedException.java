@@ -9,6 +9,12 @@ public final class DivergedException extends RuntimeException {
         this.step = step;
     }
 
+    /** The same divergence, told with what to do next. */
+    public DivergedException(String message, int step) {
+        super(message);
+        this.step = step;
+    }
+
     public int step() {
         return step;
     }

@@ -1,6 +1,7 @@
 package dev.gemmalora.spark;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gemmalora.api.Evaluation;
 import dev.gemmalora.cli.EvalTruthfulQaCommand;
 import dev.gemmalora.cli.Progress;
 import dev.gemmalora.eval.ResultsFile;
@@ -37,15 +38,15 @@ final class SparkEvalTruthfulQaCommand extends EvalTruthfulQaCommand {
     }
 
     @Override
-    protected List<EvalReport.Scored> scoreAll(Map<String, String> names, List<TruthfulQaData.Question> questions,
+    protected List<EvalReport.Scored> scoreAll(Evaluation evaluation, Map<String, String> names, List<TruthfulQaData.Question> questions,
                                                Set<String> taskSet) throws IOException {
-        EvalSpec spec = new EvalSpec(modelDir().toAbsolutePath().normalize().toString(),
-                tokenizerDir().toAbsolutePath().normalize().toString(), List.copyOf(taskSet), chatTemplate(), batch());
+        EvalSpec spec = new EvalSpec(options.model.toAbsolutePath().normalize().toString(),
+                options.tokenizerDir().toAbsolutePath().normalize().toString(), List.copyOf(taskSet), options.chatTemplate, options.batch);
         List<List<ObjectNode>> done = new ArrayList<>();
         List<List<TruthfulQaData.Question>> todo = new ArrayList<>();
         for (String name : names.keySet()) {
             List<ObjectNode> rows = new ArrayList<>();
-            todo.add(todo(name, questions, rows));
+            todo.add(evaluation.todo(name, questions, rows));
             done.add(rows);
         }
         JavaSparkContext sc = SparkJob.start("gemma-lora eval truthfulqa", 0);
@@ -55,7 +56,7 @@ final class SparkEvalTruthfulQaCommand extends EvalTruthfulQaCommand {
             for (String adapter : names.values()) {
                 chunks.add(submit(sc, spec, adapter, todo.get(m++)));
             }
-            return collect(names, questions.size(), done, chunks);
+            return collect(evaluation, names, questions.size(), done, chunks);
         } finally {
             SparkJob.stop(sc);
         }
@@ -63,7 +64,7 @@ final class SparkEvalTruthfulQaCommand extends EvalTruthfulQaCommand {
 
     private List<Chunk> submit(JavaSparkContext sc, EvalSpec spec, String adapter, List<TruthfulQaData.Question> todo) {
         List<Chunk> out = new ArrayList<>();
-        int size = BATCHES_PER_CHUNK * batch();
+        int size = BATCHES_PER_CHUNK * options.batch;
         for (int i = 0; i < todo.size(); i += size) {
             EvalTask task = new EvalTask(adapter, new ArrayList<>(todo.subList(i, Math.min(todo.size(), i + size))));
             out.add(new Chunk(task.questions().size(),
@@ -73,7 +74,7 @@ final class SparkEvalTruthfulQaCommand extends EvalTruthfulQaCommand {
     }
 
     /** Takes each model's chunks back in order, appending their rows; then each model's summary. */
-    private List<EvalReport.Scored> collect(Map<String, String> names, int questions, List<List<ObjectNode>> done,
+    private List<EvalReport.Scored> collect(Evaluation evaluation, Map<String, String> names, int questions, List<List<ObjectNode>> done,
                                             List<List<Chunk>> chunks) throws IOException {
         long total = (long) questions * names.size();
         long already = done.stream().mapToLong(List::size).sum();
@@ -85,7 +86,7 @@ final class SparkEvalTruthfulQaCommand extends EvalTruthfulQaCommand {
             for (var e : names.entrySet()) {
                 List<ObjectNode> rows = done.get(m);
                 long primer = 0;
-                try (ResultsFile out = ResultsFile.append(resultsFile(e.getKey()))) {
+                try (ResultsFile out = ResultsFile.append(evaluation.resultsFile(e.getKey()))) {
                     for (Chunk c : chunks.get(m)) {
                         EvalChunk result = get(c.result());
                         primer += result.primerPositions();
@@ -99,7 +100,7 @@ final class SparkEvalTruthfulQaCommand extends EvalTruthfulQaCommand {
                         bar.setExtraMessage(String.format("%s, %.0f tok/s", e.getKey(), positions / ((System.nanoTime() - t0) / 1e9)));
                     }
                 }
-                scored.add(finish(e.getKey(), e.getValue(), rows, primer));
+                scored.add(evaluation.finish(e.getKey(), e.getValue(), rows, primer));
                 m++;
             }
         }

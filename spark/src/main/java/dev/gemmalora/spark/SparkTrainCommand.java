@@ -35,7 +35,7 @@ final class SparkTrainCommand extends TrainCommand {
         long gradientBytes = 4 * adapter.parameters().stream().mapToLong(p -> p.length).sum();
         sc = SparkJob.start("gemma-lora train", gradientBytes * cfg.gradAccum());
         String failAt = sc.getConf().get(SparkJob.FAIL_TASK, null);
-        TrainSpec spec = new TrainSpec(modelDir().toAbsolutePath().normalize().toString(), adapter.config(), cfg, failAt);
+        TrainSpec spec = new TrainSpec(options.model.toAbsolutePath().normalize().toString(), adapter.config(), cfg, failAt);
         return new SparkGradients(sc, spec, adapter);
     }
 }
