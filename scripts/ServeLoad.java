@@ -28,8 +28,10 @@ import java.util.concurrent.Future;
 /**
  * The server under load: a random model of the gemma-2-2b shape with three random LoRA adapters,
  * served on loopback; first one client alone runs a set of requests one after another, then 32
- * clients send theirs all at once (mixed adapters, lengths, streaming or not, greedy or sampled).
- * Prints, for each phase, the requests answered and lost, completion tokens and aggregate tokens/s.
+ * clients send theirs all at once (mixed adapters, lengths, streaming or not, greedy or sampled),
+ * then the same requests go again one at a time. Prints, for each phase, the requests answered and
+ * lost, completion tokens and aggregate tokens/s, and whether each greedy request got the same text
+ * in the batch as alone.
  * usage: java ServeLoad.java LAYERS CLIENTS MAX_BATCH TOKENIZER_DIR
  */
 public class ServeLoad {
@@ -38,7 +40,7 @@ public class ServeLoad {
             "Count to three.", "What is 2+2?", "Tell me a joke about computers.", "Write a haiku about the sea.",
             "Summarise the plot of Hamlet in two sentences, then name its author and the year it was written."};
 
-    record Result(boolean ok, int tokens, String error) {
+    record Result(boolean ok, int tokens, String text, String error) {
     }
 
     public static void main(String[] args) throws Exception {
@@ -69,9 +71,19 @@ public class ServeLoad {
                 System.out.printf("model: random gemma-2-2b shape, %d layers, adapters %s; max batch %d; %d cores (%s)%n", layers,
                         names.subList(1, names.size()), maxBatch, Runtime.getRuntime().availableProcessors(), cpu());
                 int aloneRequests = Math.max(1, clients / 8);
-                run("warm-up, 1 client", base, names, 2, 1, 0);
-                run("1 client, " + aloneRequests + " requests in turn", base, names, aloneRequests, 1, 0);
-                run(clients + " clients at once", base, names, clients, clients, 0);
+                run("warm-up, 1 client", base, names, 2, 1);
+                run("1 client, " + aloneRequests + " requests in turn", base, names, aloneRequests, 1);
+                List<Result> together = run(clients + " clients at once", base, names, clients, clients);
+                List<Result> again = run("the same, 1 client in turn", base, names, clients, 1);
+                int greedy = 0;
+                int same = 0;
+                for (int k = 0; k < clients; k++) {
+                    if (k % 3 != 0) {
+                        greedy++;
+                        same += together.get(k).text().equals(again.get(k).text()) ? 1 : 0;
+                    }
+                }
+                System.out.printf("greedy requests with the same text in the batch and alone: %d of %d%n", same, greedy);
             }
         }
     }
@@ -83,21 +95,23 @@ public class ServeLoad {
     }
 
     /** Request i: its model, length and mode vary with i, so every phase mixes the same kinds. */
-    static void run(String phase, String base, List<String> names, int requests, int concurrency, int offset) throws Exception {
+    static List<Result> run(String phase, String base, List<String> names, int requests, int concurrency) throws Exception {
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
         ExecutorService pool = Executors.newFixedThreadPool(concurrency);
         long t0 = System.nanoTime();
         List<Future<Result>> futures = new ArrayList<>();
         for (int i = 0; i < requests; i++) {
-            int k = offset + i;
+            int k = i;
             futures.add(pool.submit(() -> request(http, base, names.get(k % names.size()), QUESTIONS[k % QUESTIONS.length],
                     8 + 8 * (k % 5), k % 2 == 0, k % 3 == 0)));
         }
         int ok = 0;
         int tokens = 0;
         List<String> errors = new ArrayList<>();
+        List<Result> results = new ArrayList<>();
         for (Future<Result> f : futures) {
             Result r = f.get();
+            results.add(r);
             ok += r.ok ? 1 : 0;
             tokens += r.tokens;
             if (!r.ok) {
@@ -108,6 +122,7 @@ public class ServeLoad {
         pool.shutdown();
         System.out.printf("%-32s answered %d of %d, lost %d, %d completion tokens in %.1f s: %.2f tokens/s%s%n", phase, ok, requests,
                 requests - ok, tokens, s, tokens / s, errors.isEmpty() ? "" : " errors: " + errors);
+        return results;
     }
 
     static Result request(HttpClient http, String base, String model, String question, int maxTokens, boolean stream, boolean sample) {
@@ -121,13 +136,15 @@ public class ServeLoad {
                 HttpResponse<String> r = http.send(req, HttpResponse.BodyHandlers.ofString());
                 JsonNode n = JSON.readTree(r.body());
                 boolean ok = r.statusCode() == 200 && n.path("choices").get(0).path("finish_reason").isTextual();
-                return new Result(ok, n.path("usage").path("completion_tokens").asInt(), ok ? null : r.body());
+                return new Result(ok, n.path("usage").path("completion_tokens").asInt(),
+                        n.path("choices").path(0).path("message").path("content").asText(), ok ? null : r.body());
             }
             String body2 = body.replace("\"stream\":true", "\"stream\":true,\"stream_options\":{\"include_usage\":true}");
             HttpResponse<InputStream> r = http.send(HttpRequest.newBuilder(req.uri()).header("Content-Type", "application/json")
                     .POST(HttpRequest.BodyPublishers.ofString(body2)).build(), HttpResponse.BodyHandlers.ofInputStream());
             int tokens = 0;
             boolean done = false;
+            StringBuilder text = new StringBuilder();
             try (BufferedReader in = new BufferedReader(new InputStreamReader(r.body(), StandardCharsets.UTF_8))) {
                 for (String line; (line = in.readLine()) != null; ) {
                     if (line.equals("data: [DONE]")) {
@@ -135,12 +152,14 @@ public class ServeLoad {
                     } else if (line.startsWith("data: ")) {
                         JsonNode n = JSON.readTree(line.substring(6));
                         tokens = Math.max(tokens, n.path("usage").path("completion_tokens").asInt());
+                        text.append(n.path("choices").path(0).path("delta").path("content").asText(""));
                     }
                 }
             }
-            return new Result(r.statusCode() == 200 && done && tokens > 0, tokens, done ? null : "stream cut, HTTP " + r.statusCode());
+            return new Result(r.statusCode() == 200 && done && tokens > 0, tokens, text.toString(),
+                    done ? null : "stream cut, HTTP " + r.statusCode());
         } catch (Exception e) {
-            return new Result(false, 0, e.toString());
+            return new Result(false, 0, "", e.toString());
         }
     }
 }

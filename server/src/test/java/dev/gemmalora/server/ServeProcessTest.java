@@ -31,7 +31,9 @@ class ServeProcessTest {
                 "--tokenizer", OpenAiServerTest.TOKENIZER.toString(),
                 "--adapter", "tuned=" + OpenAiServerTest.FIXTURE.resolve("adapter"), "--port", "0"));
         cmd.addAll(List.of(extra));
-        return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().put(ServeCommand.API_KEY_VARIABLE, "k");
+        return pb.start();
     }
 
     /** The port from the "serving ... on http://127.0.0.1:PORT/v1" line, once it is printed. */
@@ -49,8 +51,9 @@ class ServeProcessTest {
 
     @Test
     void sigtermLetsTheRunningStreamFinishAndExitsZero(@TempDir Path dir) throws Exception {
+        // The key comes from GEMMA_LORA_API_KEY (see serve()).
         Path log = dir.resolve("serve.log");
-        Process p = serve(log, "--api-key", "k");
+        Process p = serve(log);
         int port = port(p, log);
         HttpClient http = HttpClient.newHttpClient();
         HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/v1/chat/completions"))
@@ -78,6 +81,7 @@ class ServeProcessTest {
         assertTrue(events.get(events.size() - 2).contains("\"completion_tokens\":300"), "every token before the exit: "
                 + events.get(events.size() - 2));
         assertTrue(Files.readString(log).contains("stopping: finishing the running requests"), Files.readString(log));
+        assertTrue(Files.readString(log).contains("API key required"), Files.readString(log));
     }
 
     @Test
