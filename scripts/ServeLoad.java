@@ -6,7 +6,7 @@ import dev.gemmalora.lora.LoraAdapter;
 import dev.gemmalora.lora.LoraConfig;
 import dev.gemmalora.lora.LoraInit;
 import dev.gemmalora.lora.LoraPair;
-import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.model.GemmaModel;
 import dev.gemmalora.server.OpenAiServer;
 import java.io.BufferedReader;
 import java.io.InputStream;
@@ -48,7 +48,7 @@ public class ServeLoad {
         int clients = Integer.parseInt(args[1]);
         int maxBatch = Integer.parseInt(args[2]);
         Path tokenizer = Path.of(args[3]);
-        Gemma2Model model = RandomModel.build(RandomModel.config2b(layers), 1);
+        GemmaModel model = RandomModel.build(RandomModel.config2b(layers), 1);
         Path dir = Files.createTempDirectory("serve-load");
         List<String> names = new ArrayList<>(List.of("gemma-2-2b-random"));
         try (LanguageModel lm = LanguageModel.of(names.get(0), model, tokenizer, new LanguageModel.Options(maxBatch, 4 * clients))) {

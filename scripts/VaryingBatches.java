@@ -4,8 +4,8 @@ import dev.gemmalora.lora.LoraConfig;
 import dev.gemmalora.lora.LoraInit;
 import dev.gemmalora.model.Backprop;
 import dev.gemmalora.model.CrossEntropy;
-import dev.gemmalora.model.Gemma2Config;
-import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.model.GemmaConfig;
+import dev.gemmalora.model.GemmaModel;
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
 import java.util.Random;
@@ -22,8 +22,8 @@ public final class VaryingBatches {
     public static void main(String[] args) {
         int layers = Integer.parseInt(args[0]);
         int steps = Integer.parseInt(args[1]);
-        Gemma2Config c = RandomModel.config2b(layers);
-        Gemma2Model m = RandomModel.build(c, 1);
+        GemmaConfig c = RandomModel.config2b(layers);
+        GemmaModel m = RandomModel.build(c, 1);
         LoraAdapter adapter = LoraInit.create(m, LoraConfig.of(8, 32, 0.1, false, LoraConfig.ALL_PROJECTIONS), 42);
         adapter.attach(m);
         Backprop backprop = new Backprop(m);

@@ -21,7 +21,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import dev.gemmalora.io.SafeTensorsFile;
 import dev.gemmalora.io.TensorData;
-import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.model.GemmaModel;
 import dev.gemmalora.model.KvCache;
 import dev.gemmalora.model.TokenTree;
 import dev.gemmalora.eval.Generator;
@@ -47,7 +47,7 @@ import org.junit.jupiter.api.Test;
  */
 class GoldenParityTest {
     static Path t1;
-    static Gemma2Model model;
+    static GemmaModel model;
     static Batch batch;
     /** Shared by every training test, so they also check that reused activation arrays leave nothing behind. */
     static Backprop backprop;
@@ -73,7 +73,7 @@ class GoldenParityTest {
     @BeforeAll
     static void load() {
         t1 = GoldenPaths.t1();
-        model = Gemma2Model.load(t1.resolve("model"));
+        model = GemmaModel.load(t1.resolve("model"));
         batch = Batch.read(t1.resolve("batch.json"));
         backprop = new Backprop(model);
     }
@@ -91,7 +91,7 @@ class GoldenParityTest {
         return Json.read(t1.resolve("results.json"));
     }
 
-    static float[] forwardAll(Gemma2Model m) {
+    static float[] forwardAll(GemmaModel m) {
         int b = batch.ids().length;
         int len = batch.ids()[0].length;
         float[] hidden = m.forward(batch.ids(), batch.mask(), KvCache.forModel(m.config(), b, len), null);
@@ -203,7 +203,7 @@ class GoldenParityTest {
     void mergedAdapterGivesTheSameLogits() {
         Path dir = t1.resolve("model");
         LoraAdapter adapter = LoraAdapter.load(t1.resolve("adapter"), model);
-        Gemma2Model merged = Gemma2Model.fromTensors(model.config(),
+        GemmaModel merged = GemmaModel.fromTensors(model.config(),
                 LoraMerge.merge(CheckpointTensors.open(dir).all(), adapter), "merged");
         adapter.attach(model);
         try {
@@ -243,7 +243,7 @@ class GoldenParityTest {
             long bytes = held.values().stream().mapToLong(t -> t.data().byteSize()).sum();
             assertTrue(bytes <= limit || held.size() == 1, shard + " holds " + bytes + " bytes, over the limit of " + limit);
         }
-        Gemma2Model merged = Gemma2Model.load(out);
+        GemmaModel merged = GemmaModel.load(out);
         float[] want = SafeTensorsFile.open(t1.resolve("lora_outputs.safetensors")).get("logits").toFloats();
         double d = maxAbsDiff(forwardAll(merged), want);
         assertTrue(d <= 1e-4, "merged checkpoint logits max |diff| " + d);
@@ -268,7 +268,7 @@ class GoldenParityTest {
      */
     static void checkMc(String name, String adapterDir) throws IOException {
         Path dir = GoldenPaths.mc();
-        Gemma2Model m = Gemma2Model.load(dir.resolve("model"));
+        GemmaModel m = GemmaModel.load(dir.resolve("model"));
         if (adapterDir != null) {
             LoraAdapter.load(dir.resolve(adapterDir), m).attach(m);
         }
@@ -462,7 +462,7 @@ class GoldenParityTest {
     }
 
     /** Golden greedy ids must be reproduced up to the first step whose top1-top2 margin is a near tie. */
-    static void assertGreedy(Gemma2Model m, int[] prompt, JsonNode wantNew, JsonNode margins, String what) {
+    static void assertGreedy(GemmaModel m, int[] prompt, JsonNode wantNew, JsonNode margins, String what) {
         List<Integer> got = new Generator(m).generate(prompt, wantNew.size(), java.util.Set.of(), Generator.GREEDY, null);
         for (int i = 0; i < wantNew.size(); i++) {
             if (margins.get(i).asDouble() < 1e-4) {
@@ -492,7 +492,7 @@ class GoldenParityTest {
     @Test
     void greedyChatGenerationReproducesT3Adapter() {
         Path dir = GoldenPaths.mc();
-        Gemma2Model m = Gemma2Model.load(dir.resolve("model"));
+        GemmaModel m = GemmaModel.load(dir.resolve("model"));
         LoraAdapter.load(dir.resolve("adapter"), m).attach(m);
         JsonNode cases = Json.read(dir.resolve("chat_greedy_adapter.json"));
         assertTrue(cases.size() > 0);

@@ -10,8 +10,8 @@ import dev.gemmalora.io.SafeTensorsFile;
 import dev.gemmalora.lora.LoraAdapter;
 import dev.gemmalora.lora.LoraConfig;
 import dev.gemmalora.lora.LoraInit;
-import dev.gemmalora.model.Gemma2Config;
-import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.model.GemmaConfig;
+import dev.gemmalora.model.GemmaModel;
 import dev.gemmalora.train.Checkpoint;
 import dev.gemmalora.train.CheckpointManifest;
 import dev.gemmalora.train.TrainConfig;
@@ -62,7 +62,7 @@ class ParserFuzzTest {
 
     @FuzzTest
     void modelConfig(byte[] data) throws IOException {
-        parse("config.json", data, (dir, file) -> Gemma2Config.load(dir));
+        parse("config.json", data, (dir, file) -> GemmaConfig.load(dir));
     }
 
     @FuzzTest
@@ -101,7 +101,7 @@ class ParserFuzzTest {
 
     @BeforeAll
     static void writeACheckpoint() throws IOException {
-        Gemma2Model model = Gemma2Model.load(GoldenPaths.t1().resolve("model"));
+        GemmaModel model = GemmaModel.load(GoldenPaths.t1().resolve("model"));
         LoraAdapter adapter = LoraInit.create(model, LoraConfig.of(8, 32, 0, false, LoraConfig.ALL_PROJECTIONS), 1);
         trainer = new Trainer(model, adapter, TrainConfig.recipe());
         checkpoint = Checkpoint.write(Files.createTempDirectory("fuzz-checkpoint"), trainer, 10, 4, "fingerprint", List.of());

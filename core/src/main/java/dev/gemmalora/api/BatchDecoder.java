@@ -1,7 +1,7 @@
 package dev.gemmalora.api;
 
 import dev.gemmalora.lora.AdapterSet;
-import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.model.GemmaModel;
 import dev.gemmalora.model.KvCache;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -18,7 +18,7 @@ import java.util.stream.IntStream;
  * positions, so it gets the tokens it would get alone.
  */
 final class BatchDecoder implements Runnable {
-    private final Gemma2Model model;
+    private final GemmaModel model;
     private final AdapterSet adapters;
     private final Object modelLock;
     private final int maxBatch;
@@ -28,7 +28,7 @@ final class BatchDecoder implements Runnable {
     private KvCache cache;
     private volatile boolean accepting = true;
 
-    BatchDecoder(Gemma2Model model, AdapterSet adapters, Object modelLock, int maxBatch, int maxQueue) {
+    BatchDecoder(GemmaModel model, AdapterSet adapters, Object modelLock, int maxBatch, int maxQueue) {
         this.model = model;
         this.adapters = adapters;
         this.modelLock = modelLock;

@@ -11,7 +11,7 @@ import dev.gemmalora.io.Json;
 import dev.gemmalora.io.OutputException;
 import dev.gemmalora.io.OutputLock;
 import dev.gemmalora.lora.LoraAdapter;
-import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.model.GemmaModel;
 import dev.gemmalora.report.EvalReport;
 import dev.gemmalora.tokenizer.HfTokenizer;
 import java.io.IOException;
@@ -134,7 +134,7 @@ public final class Evaluation {
     /** Scores every model in this process, one after another, appending each question's row as its batch ends. */
     public List<EvalReport.Scored> scoreLocally(Map<String, String> names, List<TruthfulQaData.Question> questions, Set<String> taskSet)
             throws IOException {
-        Gemma2Model m = Gemma2Model.load(o.model);
+        GemmaModel m = GemmaModel.load(o.model);
         List<EvalReport.Scored> scored = new ArrayList<>();
         try (HfTokenizer tok = HfTokenizer.load(o.tokenizerDir())) {
             for (var e : names.entrySet()) {
@@ -205,7 +205,7 @@ public final class Evaluation {
         return questions.stream().filter(q -> !done.contains(q.index())).toList();
     }
 
-    private EvalReport.Scored scoreModel(Gemma2Model m, HfTokenizer tok, String name, String adapter,
+    private EvalReport.Scored scoreModel(GemmaModel m, HfTokenizer tok, String name, String adapter,
                                          List<TruthfulQaData.Question> questions, Set<String> taskSet) throws IOException {
         Path results = resultsFile(name);
         List<ObjectNode> rows = new ArrayList<>();

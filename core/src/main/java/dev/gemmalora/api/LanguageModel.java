@@ -6,7 +6,7 @@ import dev.gemmalora.eval.TruthfulQaPrompt;
 import dev.gemmalora.io.InputException;
 import dev.gemmalora.lora.AdapterSet;
 import dev.gemmalora.lora.LoraAdapter;
-import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.model.GemmaModel;
 import dev.gemmalora.tokenizer.ChatTemplate;
 import dev.gemmalora.tokenizer.HfTokenizer;
 import dev.gemmalora.tokenizer.Tokenizer;
@@ -49,7 +49,7 @@ public final class LanguageModel implements AutoCloseable {
     }
 
     private final String name;
-    private final Gemma2Model model;
+    private final GemmaModel model;
     private final HfTokenizer tokenizer;
     private final AdapterSet adapterSet;
     private final Map<String, Integer> adapters = new LinkedHashMap<>();
@@ -57,7 +57,7 @@ public final class LanguageModel implements AutoCloseable {
     private final Object modelLock = new Object();
     private final BatchDecoder decoder;
 
-    private LanguageModel(String name, Gemma2Model model, HfTokenizer tokenizer, Options options) {
+    private LanguageModel(String name, GemmaModel model, HfTokenizer tokenizer, Options options) {
         this.name = name;
         this.model = model;
         this.tokenizer = tokenizer;
@@ -81,13 +81,13 @@ public final class LanguageModel implements AutoCloseable {
         if (!Files.isDirectory(modelDir)) {
             throw new InputException(modelDir + ": model folder not found");
         }
-        Gemma2Model model = Gemma2Model.load(modelDir);
+        GemmaModel model = GemmaModel.load(modelDir);
         return new LanguageModel(modelDir.toAbsolutePath().normalize().getFileName().toString(), model, HfTokenizer.load(tokenizerDir),
                 options);
     }
 
     /** A model built in memory (a merged or random one, say) under name, with the tokenizer of tokenizerDir. */
-    public static LanguageModel of(String name, Gemma2Model model, Path tokenizerDir, Options options) {
+    public static LanguageModel of(String name, GemmaModel model, Path tokenizerDir, Options options) {
         return new LanguageModel(name, model, HfTokenizer.load(tokenizerDir), options);
     }
 

@@ -14,7 +14,7 @@ import dev.gemmalora.lora.LoraAdapter;
 import dev.gemmalora.lora.LoraConfig;
 import dev.gemmalora.lora.LoraInit;
 import dev.gemmalora.model.CrossEntropy;
-import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.model.GemmaModel;
 import dev.gemmalora.report.Charts;
 import dev.gemmalora.tokenizer.HfTokenizer;
 import dev.gemmalora.train.Checkpoint;
@@ -42,7 +42,7 @@ import java.util.Optional;
 public final class Training {
     /** Where each step's micro-batches are computed (in this process, or on a cluster's workers). */
     public interface GradientSource {
-        StepGradients create(Gemma2Model model, LoraAdapter adapter, TrainConfig config);
+        StepGradients create(GemmaModel model, LoraAdapter adapter, TrainConfig config);
     }
 
     /** In this process, on the engine's threads. */
@@ -77,7 +77,7 @@ public final class Training {
     }
 
     private TrainResult train(GradientSource source) throws IOException {
-        Gemma2Model m = Gemma2Model.load(o.model);
+        GemmaModel m = GemmaModel.load(o.model);
         PromptFormat fmt = "chat".equals(o.format) ? PromptFormat.CHAT : PromptFormat.RECIPE;
         List<AlpacaRecord> records = AlpacaReader.read(o.data);
         if (o.maxSamples > 0 && records.size() > o.maxSamples) {

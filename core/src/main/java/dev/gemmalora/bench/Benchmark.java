@@ -2,8 +2,8 @@ package dev.gemmalora.bench;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gemmalora.io.Json;
-import dev.gemmalora.model.Gemma2Config;
-import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.model.GemmaConfig;
+import dev.gemmalora.model.GemmaModel;
 import dev.gemmalora.tensor.Parallel;
 import java.nio.file.Path;
 import java.util.List;
@@ -51,9 +51,9 @@ public final class Benchmark {
                 out.get("fma_loop_gflops").asDouble(), out.get("bandwidth_gbps").asDouble()));
         figures.resetSteal();
 
-        Gemma2Config cfg = RandomModel.config2b(s.layers());
+        GemmaConfig cfg = RandomModel.config2b(s.layers());
         log.accept("building a random gemma-2-2b-shaped model, " + s.layers() + " layers, BF16...");
-        Gemma2Model model = RandomModel.build(cfg, 1);
+        GemmaModel model = RandomModel.build(cfg, 1);
         if (s.parts().contains("gemm")) {
             GemmFigure.measure(figures, model);
         }

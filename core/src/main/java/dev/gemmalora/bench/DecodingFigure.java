@@ -1,8 +1,8 @@
 package dev.gemmalora.bench;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.gemmalora.model.Gemma2Config;
-import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.model.GemmaConfig;
+import dev.gemmalora.model.GemmaModel;
 import dev.gemmalora.model.KvCache;
 import dev.gemmalora.model.Linear;
 import dev.gemmalora.tensor.Softmax;
@@ -15,9 +15,9 @@ final class DecodingFigure {
     private DecodingFigure() {
     }
 
-    static void measure(Figures figures, Gemma2Model model, int batch, String name) {
+    static void measure(Figures figures, GemmaModel model, int batch, String name) {
         Benchmark.Settings s = figures.settings;
-        Gemma2Config c = model.config();
+        GemmaConfig c = model.config();
         int[][] prompt = RandomModel.randomIds(batch, s.seq(), c.vocabSize(), 11);
         double sec = figures.median(() -> {
             KvCache cache = KvCache.forModel(c, batch, s.seq() + s.decodeSteps());

@@ -1,7 +1,7 @@
 package dev.gemmalora.bench;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.gemmalora.model.Gemma2Config;
+import dev.gemmalora.model.GemmaConfig;
 import java.util.Arrays;
 import java.util.function.Consumer;
 
@@ -133,7 +133,7 @@ final class Figures {
     }
 
     /** Forward FLOPs of one token: projections, attention products at the mean causal length, logits if asked. */
-    static double forwardFlops(Gemma2Config c, int seq, boolean logits) {
+    static double forwardFlops(GemmaConfig c, int seq, boolean logits) {
         double proj = (double) c.hidden() * (c.qDim() + 2.0 * c.kvDim()) + (double) c.qDim() * c.hidden() + 3.0 * c.hidden() * c.intermediate();
         double attn = 2.0 * 2.0 * c.heads() * c.headDim() * (seq + 1) / 2.0;
         return c.layers() * (2 * proj + attn) + (logits ? 2.0 * c.vocabSize() * c.hidden() : 0);

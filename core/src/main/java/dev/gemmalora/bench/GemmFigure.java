@@ -3,7 +3,7 @@ package dev.gemmalora.bench;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gemmalora.io.Json;
-import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.model.GemmaModel;
 import dev.gemmalora.model.Linear;
 import dev.gemmalora.tensor.Gemm;
 import dev.gemmalora.tensor.Parallel;
@@ -35,7 +35,7 @@ final class GemmFigure {
     private GemmFigure() {
     }
 
-    static void measure(Figures figures, Gemma2Model model) {
+    static void measure(Figures figures, GemmaModel model) {
         int t = figures.settings.seq();
         Linear[] p = model.layers()[0].projections();
         Map<String, Weight> shapes = new LinkedHashMap<>();

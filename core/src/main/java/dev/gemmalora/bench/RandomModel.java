@@ -3,8 +3,8 @@ package dev.gemmalora.bench;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gemmalora.io.DType;
 import dev.gemmalora.io.Json;
-import dev.gemmalora.model.Gemma2Config;
-import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.model.GemmaConfig;
+import dev.gemmalora.model.GemmaModel;
 import dev.gemmalora.tensor.Parallel;
 import dev.gemmalora.tensor.Weight;
 import java.lang.foreign.MemorySegment;
@@ -20,7 +20,7 @@ public final class RandomModel {
     }
 
     /** gemma-2-2b's config.json with num_hidden_layers replaced. */
-    public static Gemma2Config config2b(int layers) {
+    public static GemmaConfig config2b(int layers) {
         ObjectNode c = Json.MAPPER.createObjectNode();
         c.put("model_type", "gemma2");
         c.put("vocab_size", 256000);
@@ -40,13 +40,13 @@ public final class RandomModel {
         c.put("hidden_activation", "gelu_pytorch_tanh");
         c.put("tie_word_embeddings", true);
         c.put("torch_dtype", "bfloat16");
-        return Gemma2Config.parse(c, "gemma-2-2b shape");
+        return GemmaConfig.parse(c, "gemma-2-2b shape");
     }
 
     /** Each weight is generated straight into its packed form, so the model is never held twice. */
-    public static Gemma2Model build(Gemma2Config c, long seed) {
+    public static GemmaModel build(GemmaConfig c, long seed) {
         long[] counter = {seed};
-        return Gemma2Model.build(c, (name, rows, cols) -> random(name, counter, rows, cols), (name, n) -> new float[n], false);
+        return GemmaModel.build(c, (name, rows, cols) -> random(name, counter, rows, cols), (name, n) -> new float[n], false);
     }
 
     /**

@@ -4,8 +4,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gemmalora.eval.LogLikelihood;
 import dev.gemmalora.eval.TruthfulQaData;
 import dev.gemmalora.eval.TruthfulQaEval;
-import dev.gemmalora.model.Gemma2Config;
-import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.model.GemmaConfig;
+import dev.gemmalora.model.GemmaModel;
 import dev.gemmalora.model.KvCache;
 import dev.gemmalora.tensor.Parallel;
 import dev.gemmalora.tensor.Softmax;
@@ -21,9 +21,9 @@ final class ScoringFigure {
     private ScoringFigure() {
     }
 
-    static void measure(Figures figures, Gemma2Model model) {
+    static void measure(Figures figures, GemmaModel model) {
         Benchmark.Settings s = figures.settings;
-        Gemma2Config c = model.config();
+        GemmaConfig c = model.config();
         int[][] ids = RandomModel.randomIds(s.scoreBatch(), s.seq(), c.vocabSize(), 9);
         int vocab = c.vocabSize();
         int n = s.scoreBatch() * s.seq();
@@ -48,7 +48,7 @@ final class ScoringFigure {
                 s.scoreBatch(), s.seq(), n / sec, f.get("gflops").asDouble(), f.get("mfu").asDouble()));
     }
 
-    static void truthfulQa(Figures figures, Gemma2Model model) {
+    static void truthfulQa(Figures figures, GemmaModel model) {
         Benchmark.Settings s = figures.settings;
         TruthfulQaData.Dataset ds = TruthfulQaData.load(s.truthfulQa());
         List<TruthfulQaData.Question> qs = ds.questions().subList(0, Math.min(s.questions(), ds.questions().size()));

@@ -6,8 +6,8 @@ import dev.gemmalora.lora.LoraConfig;
 import dev.gemmalora.lora.LoraInit;
 import dev.gemmalora.model.Backprop;
 import dev.gemmalora.model.CrossEntropy;
-import dev.gemmalora.model.Gemma2Config;
-import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.model.GemmaConfig;
+import dev.gemmalora.model.GemmaModel;
 import dev.gemmalora.train.AdamW;
 import java.util.Arrays;
 
@@ -16,9 +16,9 @@ final class TrainingFigure {
     private TrainingFigure() {
     }
 
-    static void measure(Figures figures, Gemma2Model model, boolean checkpoint, String name) {
+    static void measure(Figures figures, GemmaModel model, boolean checkpoint, String name) {
         Benchmark.Settings s = figures.settings;
-        Gemma2Config c = model.config();
+        GemmaConfig c = model.config();
         LoraAdapter adapter = LoraInit.create(model, LoraConfig.of(8, 32, 0.1, false, LoraConfig.ALL_PROJECTIONS), 42);
         adapter.attach(model);
         AdamW opt = new AdamW(adapter.parameters(), 0.9, 0.999, 1e-8, 0.0);

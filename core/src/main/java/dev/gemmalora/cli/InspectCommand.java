@@ -2,8 +2,8 @@ package dev.gemmalora.cli;
 
 import dev.gemmalora.io.CheckpointTensors;
 import dev.gemmalora.io.TensorData;
-import dev.gemmalora.model.Gemma2Config;
-import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.model.GemmaConfig;
+import dev.gemmalora.model.GemmaModel;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.TreeMap;
@@ -24,9 +24,9 @@ final class InspectCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Gemma2Config cfg = Gemma2Config.load(models.model);
+        GemmaConfig cfg = GemmaConfig.load(models.model);
         CheckpointTensors ck = CheckpointTensors.open(models.model);
-        Gemma2Model m = Gemma2Model.fromTensors(cfg, ck.all(), models.model.toString());
+        GemmaModel m = GemmaModel.fromTensors(cfg, ck.all(), models.model.toString());
         System.out.println("model: " + models.model.toAbsolutePath());
         System.out.println("config:");
         cfg.describe().forEach((k, v) -> System.out.printf("  %-34s %s%n", k, v));

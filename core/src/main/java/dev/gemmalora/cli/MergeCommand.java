@@ -9,7 +9,7 @@ import dev.gemmalora.io.OutputLock;
 import dev.gemmalora.io.TensorData;
 import dev.gemmalora.lora.LoraAdapter;
 import dev.gemmalora.lora.LoraMerge;
-import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.model.GemmaModel;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -58,7 +58,7 @@ final class MergeCommand implements Callable<Integer> {
                 }
             }
         }
-        Gemma2Model base = Gemma2Model.load(models.model);
+        GemmaModel base = GemmaModel.load(models.model);
         LoraAdapter lora = LoraAdapter.load(adapter, base);
         List<TensorData> tensors = new ArrayList<>(CheckpointTensors.open(models.model).all().values());
         tensors.sort(Comparator.comparing(TensorData::name));

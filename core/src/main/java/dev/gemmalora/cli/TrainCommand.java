@@ -6,7 +6,7 @@ import dev.gemmalora.api.TrainProgress;
 import dev.gemmalora.api.TrainResult;
 import dev.gemmalora.api.Training;
 import dev.gemmalora.lora.LoraAdapter;
-import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.model.GemmaModel;
 import dev.gemmalora.train.DivergedException;
 import dev.gemmalora.train.StepGradients;
 import dev.gemmalora.train.TrainConfig;
@@ -60,7 +60,7 @@ public class TrainCommand implements Callable<Integer> {
     }
 
     /** Where each step's micro-batches are computed: in this process. A cluster job computes them on its workers. */
-    protected StepGradients stepGradients(Gemma2Model model, LoraAdapter adapter, TrainConfig cfg) {
+    protected StepGradients stepGradients(GemmaModel model, LoraAdapter adapter, TrainConfig cfg) {
         return Training.LOCAL.create(model, adapter, cfg);
     }
 

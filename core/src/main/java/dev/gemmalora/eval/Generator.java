@@ -1,6 +1,6 @@
 package dev.gemmalora.eval;
 
-import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.model.GemmaModel;
 import dev.gemmalora.model.KvCache;
 import dev.gemmalora.tensor.Softmax;
 import java.util.ArrayList;
@@ -33,15 +33,15 @@ public final class Generator {
 
     public static final Picker GREEDY = logits -> Softmax.argmax(logits, 0, logits.length);
 
-    private final Gemma2Model model;
+    private final GemmaModel model;
     private final PrefixCache prefix;
     private long positions;
 
-    public Generator(Gemma2Model model) {
+    public Generator(GemmaModel model) {
         this(model, null);
     }
 
-    Generator(Gemma2Model model, PrefixCache prefix) {
+    Generator(GemmaModel model, PrefixCache prefix) {
         this.model = model;
         this.prefix = prefix;
     }

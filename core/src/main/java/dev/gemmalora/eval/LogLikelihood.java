@@ -1,6 +1,6 @@
 package dev.gemmalora.eval;
 
-import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.model.GemmaModel;
 import dev.gemmalora.model.KvCache;
 import dev.gemmalora.model.TokenTree;
 import dev.gemmalora.tensor.Parallel;
@@ -33,7 +33,7 @@ public final class LogLikelihood {
     public static final int LOGIT_ROWS_PER_CHUNK = 256;
     /** Batch rows x longest row per forward, bounding the activations a batch holds. */
     private static final int MAX_BATCH_SLOTS = 2048;
-    private final Gemma2Model model;
+    private final GemmaModel model;
     private final int maxRows;
     /**
      * The logits of the last chunk, kept for the next batch: up to 262 MB, which as a new array
@@ -50,7 +50,7 @@ public final class LogLikelihood {
     private KvCache fanned;
 
     /** maxRows: contexts (each with all its continuations) run in one forward. */
-    public LogLikelihood(Gemma2Model model, int maxRows) {
+    public LogLikelihood(GemmaModel model, int maxRows) {
         this.model = model;
         this.maxRows = maxRows;
     }

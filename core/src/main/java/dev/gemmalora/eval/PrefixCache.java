@@ -1,6 +1,6 @@
 package dev.gemmalora.eval;
 
-import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.model.GemmaModel;
 import dev.gemmalora.model.KvCache;
 
 /**
@@ -17,7 +17,7 @@ final class PrefixCache {
     }
 
     /** Runs ids through the model once (nothing runs for an empty prefix). */
-    static PrefixCache run(Gemma2Model model, int[] ids) {
+    static PrefixCache run(GemmaModel model, int[] ids) {
         KvCache cache = KvCache.forModel(model.config(), 1, ids.length);
         if (ids.length > 0) {
             model.forward(new int[][] {ids}, null, cache, null);

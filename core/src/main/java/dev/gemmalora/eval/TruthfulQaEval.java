@@ -3,7 +3,7 @@ package dev.gemmalora.eval;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gemmalora.io.Json;
-import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.model.GemmaModel;
 import dev.gemmalora.tokenizer.Tokenizer;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -26,7 +26,7 @@ public final class TruthfulQaEval {
     public static final int DEFAULT_BATCH = 4;
     private static final String GEN_STOP = "\n\n";
 
-    private final Gemma2Model model;
+    private final GemmaModel model;
     private final Tokenizer tokenizer;
     private final TruthfulQaPrompt prompt;
     private final Set<String> tasks;
@@ -37,7 +37,7 @@ public final class TruthfulQaEval {
     private final Generator generator;
     private final long genPrimerPositions;
 
-    public TruthfulQaEval(Gemma2Model model, Tokenizer tokenizer, Set<String> tasks, boolean chatTemplate, int batch) {
+    public TruthfulQaEval(GemmaModel model, Tokenizer tokenizer, Set<String> tasks, boolean chatTemplate, int batch) {
         this.model = model;
         this.tokenizer = tokenizer;
         this.prompt = new TruthfulQaPrompt(tokenizer, chatTemplate);

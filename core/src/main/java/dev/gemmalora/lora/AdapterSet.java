@@ -1,7 +1,7 @@
 package dev.gemmalora.lora;
 
 import dev.gemmalora.model.Adapter;
-import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.model.GemmaModel;
 import dev.gemmalora.model.Linear;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,7 +20,7 @@ public final class AdapterSet {
     private Integer everyToken;
 
     /** Puts a router on every projection of model, replacing any adapter attached there. */
-    public AdapterSet(Gemma2Model model) {
+    public AdapterSet(GemmaModel model) {
         for (Linear l : model.linears()) {
             l.setAdapter(new Router(l.module()));
         }

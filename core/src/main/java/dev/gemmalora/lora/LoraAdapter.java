@@ -5,7 +5,7 @@ import dev.gemmalora.io.Json;
 import dev.gemmalora.io.SafeTensorsFile;
 import dev.gemmalora.io.SafeTensorsWriter;
 import dev.gemmalora.io.TensorData;
-import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.model.GemmaModel;
 import dev.gemmalora.model.Linear;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -47,7 +47,7 @@ public final class LoraAdapter {
     }
 
     /** Reads an adapter folder and checks every tensor against the model's modules and shapes. */
-    public static LoraAdapter load(Path dir, Gemma2Model model) {
+    public static LoraAdapter load(Path dir, GemmaModel model) {
         if (!Files.isDirectory(dir)) {
             throw new InputException(dir + ": adapter folder not found");
         }
@@ -133,13 +133,13 @@ public final class LoraAdapter {
     }
 
     /** Hooks every pair into its linear layer (unmerged: base weights stay untouched). */
-    public void attach(Gemma2Model model) {
+    public void attach(GemmaModel model) {
         for (Linear l : model.linears()) {
             l.setAdapter(pairs.get(l.module()));
         }
     }
 
-    public static void detach(Gemma2Model model) {
+    public static void detach(GemmaModel model) {
         model.linears().forEach(l -> l.setAdapter(null));
     }
 

@@ -1,6 +1,6 @@
 package dev.gemmalora.lora;
 
-import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.model.GemmaModel;
 import dev.gemmalora.model.Linear;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -11,7 +11,7 @@ public final class LoraInit {
     private LoraInit() {
     }
 
-    public static LoraAdapter create(Gemma2Model model, LoraConfig cfg, long seed) {
+    public static LoraAdapter create(GemmaModel model, LoraConfig cfg, long seed) {
         Random rng = new Random(seed);
         Map<String, LoraPair> pairs = new LinkedHashMap<>();
         for (Linear l : model.linears()) {

@@ -18,7 +18,7 @@ public final class Attention {
     private final float scaling;
     private final double softcap;
 
-    public Attention(Gemma2Config cfg) {
+    public Attention(GemmaConfig cfg) {
         heads = cfg.heads();
         kvHeads = cfg.kvHeads();
         headDim = cfg.headDim();

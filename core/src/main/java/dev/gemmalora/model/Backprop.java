@@ -17,7 +17,7 @@ public final class Backprop {
      */
     private static final int LOGIT_ROWS = 256;
 
-    private final Gemma2Model m;
+    private final GemmaModel m;
     /** One tape per layer (full tapes) or one shared by every layer (checkpointing), kept between steps. */
     private LayerTape[] tapes = new LayerTape[0];
     /** Each layer's output, kept between steps: the next layer's input, in its forward and (checkpointing) its replay. */
@@ -33,7 +33,7 @@ public final class Backprop {
     private KvCache cache;
 
     /** A training pass over m that reuses its activation arrays from one batch to the next. */
-    public Backprop(Gemma2Model m) {
+    public Backprop(GemmaModel m) {
         this.m = m;
         this.outputs = new float[m.layers().length][];
         this.kept = new LayerTape.Kept[m.layers().length];
@@ -54,7 +54,7 @@ public final class Backprop {
      * gradients. seed fixes dropout for this batch.
      */
     public Loss lossAndGrad(int[][] ids, int[][] mask, int[][] labels, double gradScale, boolean checkpoint, long seed) {
-        Gemma2Config c = m.config();
+        GemmaConfig c = m.config();
         int batch = ids.length;
         int tokens = ids[0].length;
         if (cache == null || cache.batch() != batch) {
@@ -131,7 +131,7 @@ public final class Backprop {
      * Cross-entropy over the target rows, a chunk of rows at a time, and its gradient into dHidden;
      * hidden and dHidden hold the rows of B*T that computed lists (all when null).
      */
-    static Loss headLossAndGrad(Gemma2Model m, float[] hidden, int[][] labels, int[] computed, float scale, float[] dHidden) {
+    static Loss headLossAndGrad(GemmaModel m, float[] hidden, int[][] labels, int[] computed, float scale, float[] dHidden) {
         int[][] tg = CrossEntropy.targets(labels);
         if (computed != null) {
             int[] packed = new int[labels.length * labels[0].length];

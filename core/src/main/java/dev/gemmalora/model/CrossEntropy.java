@@ -43,7 +43,7 @@ public final class CrossEntropy {
     }
 
     /** Mean loss of a batch given its final hidden states. */
-    public static double loss(Gemma2Model model, float[] hidden, int[][] labels) {
+    public static double loss(GemmaModel model, float[] hidden, int[][] labels) {
         int[][] tg = targets(labels);
         float[] logits = model.logits(hidden, tg[0]);
         int vocab = model.config().vocabSize();

@@ -44,7 +44,7 @@ public final class DecoderLayer {
      * batch of 8 x 128 at gemma-2-2b's shape, and the young collections they caused paused both
      * threads for about 3% of its time. The output is always a new array.
      */
-    float[] forward(Gemma2Model m, float[] x, int batch, int tokens, KvCache cache, int[] rows, TokenTree tree,
+    float[] forward(GemmaModel m, float[] x, int batch, int tokens, KvCache cache, int[] rows, TokenTree tree,
                     LayerTape buffers) {
         return forward(m, x, batch, tokens, cache, null, 0, rows, tree, null, false, buffers);
     }
@@ -55,7 +55,7 @@ public final class DecoderLayer {
      * (seed fixes the adapters' dropout, so recomputing under gradient checkpointing reproduces it).
      * x holds the rows of B*T that rows lists (all of them when rows is null), as in inference.
      */
-    float[] forward(Gemma2Model m, float[] x, int batch, int tokens, KvCache cache, int[] rows, LayerTape tape, long seed,
+    float[] forward(GemmaModel m, float[] x, int batch, int tokens, KvCache cache, int[] rows, LayerTape tape, long seed,
                     float[] out) {
         return forward(m, x, batch, tokens, cache, tape, seed, rows, null, out, false, tape);
     }
@@ -66,13 +66,13 @@ public final class DecoderLayer {
      * again (with the same dropout), while q, k, v, o and down come from the kept arrays and the
      * cache.
      */
-    void replay(Gemma2Model m, float[] x, int batch, int tokens, KvCache cache, int[] rows, LayerTape tape, long seed) {
+    void replay(GemmaModel m, float[] x, int batch, int tokens, KvCache cache, int[] rows, LayerTape tape, long seed) {
         forward(m, x, batch, tokens, cache, tape, seed, rows, null, null, true, tape);
     }
 
-    private float[] forward(Gemma2Model m, float[] x, int batch, int tokens, KvCache cache, LayerTape tape, long seed, int[] rows,
+    private float[] forward(GemmaModel m, float[] x, int batch, int tokens, KvCache cache, LayerTape tape, long seed, int[] rows,
                             TokenTree tree, float[] outBuf, boolean replay, LayerTape buffers) {
-        Gemma2Config c = m.config();
+        GemmaConfig c = m.config();
         int full = batch * tokens;
         int n = rows == null ? full : rows.length;
         int hid = c.hidden();
@@ -112,9 +112,9 @@ public final class DecoderLayer {
     }
 
     /** Queries, keys and values of h with RoPE applied; stores the keys and values in the cache, returns the queries. */
-    private float[] queriesKeysValues(Gemma2Model m, float[] h, int n, int batch, int tokens, KvCache cache, Adapter.Saved[] sv,
+    private float[] queriesKeysValues(GemmaModel m, float[] h, int n, int batch, int tokens, KvCache cache, Adapter.Saved[] sv,
                                       long seed, int[] rows, TokenTree tree, LayerTape t) {
-        Gemma2Config c = m.config();
+        GemmaConfig c = m.config();
         int full = batch * tokens;
         float[] qs = Ops.scatterRows(project(q, h, n, sv, 0, seed, LayerTape.reuse(t.q, n * c.qDim())), rows, full, c.qDim());
         float[] ks = Ops.scatterRows(project(k, h, n, sv, 1, seed + 1, LayerTape.reuse(t.k, n * c.kvDim())), rows, full, c.kvDim());
@@ -143,9 +143,9 @@ public final class DecoderLayer {
      * in one of the buffers' output arrays; the intermediates go to the buffers' scratch arrays.
      * The rows are the forward's: attention's gradients pass through the full B*T layout.
      */
-    float[] backward(Gemma2Model m, LayerTape t, float[] dOut, int batch, int tokens, KvCache cache, int[] rows,
+    float[] backward(GemmaModel m, LayerTape t, float[] dOut, int batch, int tokens, KvCache cache, int[] rows,
                      GradientBuffers b) {
-        Gemma2Config c = m.config();
+        GemmaConfig c = m.config();
         int full = batch * tokens;
         int n = rows == null ? full : rows.length;
         int hid = c.hidden();

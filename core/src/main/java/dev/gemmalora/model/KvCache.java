@@ -46,7 +46,7 @@ public final class KvCache {
         valid = new boolean[batch][];
     }
 
-    public static KvCache forModel(Gemma2Config cfg, int batch, int capacity) {
+    public static KvCache forModel(GemmaConfig cfg, int batch, int capacity) {
         return new KvCache(cfg.layers(), batch, cfg.kvDim(), capacity);
     }
 

@@ -1,7 +1,7 @@
 package dev.gemmalora.train;
 
 import dev.gemmalora.lora.LoraAdapter;
-import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.model.GemmaModel;
 import java.util.List;
 
 /** The micro-batches of a step computed one after another in this process. */
@@ -9,7 +9,7 @@ public final class LocalGradients implements StepGradients {
     private final MicroBatchRunner runner;
     private final TrainConfig cfg;
 
-    public LocalGradients(Gemma2Model model, LoraAdapter adapter, TrainConfig cfg) {
+    public LocalGradients(GemmaModel model, LoraAdapter adapter, TrainConfig cfg) {
         this.runner = new MicroBatchRunner(model, adapter);
         this.cfg = cfg;
     }

@@ -2,7 +2,7 @@ package dev.gemmalora.train;
 
 import dev.gemmalora.lora.LoraAdapter;
 import dev.gemmalora.model.Backprop;
-import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.model.GemmaModel;
 
 /**
  * Computes one micro-batch's loss and LoRA gradients on a model with the adapter attached. The
@@ -10,11 +10,11 @@ import dev.gemmalora.model.Gemma2Model;
  * bits wherever it is computed (the kernels give the same bits for any thread count).
  */
 public final class MicroBatchRunner {
-    private final Gemma2Model model;
+    private final GemmaModel model;
     private final LoraAdapter adapter;
     private final Backprop backprop;
 
-    public MicroBatchRunner(Gemma2Model model, LoraAdapter adapter) {
+    public MicroBatchRunner(GemmaModel model, LoraAdapter adapter) {
         this.adapter = adapter;
         this.model = model;
         this.backprop = new Backprop(model);

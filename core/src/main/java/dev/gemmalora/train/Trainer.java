@@ -3,7 +3,7 @@ package dev.gemmalora.train;
 import dev.gemmalora.data.TrainingExample;
 import dev.gemmalora.lora.Gradients;
 import dev.gemmalora.lora.LoraAdapter;
-import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.model.GemmaModel;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -38,7 +38,7 @@ public final class Trainer {
     private int step;
 
     /** Trains the adapter attached to model, computing every micro-batch in this process. */
-    public Trainer(Gemma2Model model, LoraAdapter adapter, TrainConfig cfg) {
+    public Trainer(GemmaModel model, LoraAdapter adapter, TrainConfig cfg) {
         this(adapter, cfg, new LocalGradients(model, adapter, cfg));
     }
 

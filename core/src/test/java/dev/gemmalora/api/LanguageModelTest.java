@@ -9,7 +9,7 @@ import dev.gemmalora.GoldenPaths;
 import dev.gemmalora.io.Json;
 import dev.gemmalora.lora.LoraAdapter;
 import dev.gemmalora.lora.LoraPair;
-import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.model.GemmaModel;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,7 +30,7 @@ class LanguageModelTest {
         model = LanguageModel.load(FIXTURE.resolve("model"), GoldenPaths.tokenizer(), new LanguageModel.Options(4, 2));
         model.addAdapter("tuned", FIXTURE.resolve("adapter"));
         // A second adapter with other weights: the fixture's, B negated and doubled.
-        LoraAdapter other = LoraAdapter.load(FIXTURE.resolve("adapter"), Gemma2Model.load(FIXTURE.resolve("model")));
+        LoraAdapter other = LoraAdapter.load(FIXTURE.resolve("adapter"), GemmaModel.load(FIXTURE.resolve("model")));
         for (LoraPair p : other.pairs().values()) {
             float[] b = p.b();
             for (int i = 0; i < b.length; i++) {

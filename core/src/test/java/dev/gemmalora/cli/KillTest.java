@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gemmalora.GoldenPaths;
 import dev.gemmalora.io.Json;
-import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.model.GemmaModel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -139,7 +139,7 @@ class KillTest {
             boolean alive = kill(ChildJvm.start(args, dir.resolve("merge-" + kill + ".log")), 60_000, () -> Files.exists(tmp));
             midWrite += alive && Files.exists(tmp) ? 1 : 0;
             if (Files.exists(out)) {
-                assertTrue(Gemma2Model.load(out).config().layers() > 0, "a merged folder under the final name is complete");
+                assertTrue(GemmaModel.load(out).config().layers() > 0, "a merged folder under the final name is complete");
             } else {
                 assertEquals(0, CliTest.run(args.toArray(String[]::new)).code(), "the same merge runs after the kill");
                 assertTrue(Files.isRegularFile(out.resolve("config.json")) && !Files.exists(tmp));

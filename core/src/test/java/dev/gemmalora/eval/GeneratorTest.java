@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.gemmalora.GoldenPaths;
 import dev.gemmalora.lora.LoraAdapter;
-import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.model.GemmaModel;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -20,7 +20,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 class GeneratorTest {
     @Test
     void promptAfterCachedPrefixDecodesAsTheWholePrompt() {
-        Gemma2Model model = Gemma2Model.load(GoldenPaths.t1().resolve("model"));
+        GemmaModel model = GemmaModel.load(GoldenPaths.t1().resolve("model"));
         int vocab = model.config().vocabSize();
         Random rnd = new Random(11);
         int[] primer = rnd.ints(9, 1, vocab).toArray();
@@ -50,7 +50,7 @@ class GeneratorTest {
     @ParameterizedTest
     @ValueSource(booleans = {false, true})
     void promptsDecodedTogetherGetWhatEachGetsAlone(boolean withAdapter) {
-        Gemma2Model model = Gemma2Model.load(GoldenPaths.t1().resolve("model"));
+        GemmaModel model = GemmaModel.load(GoldenPaths.t1().resolve("model"));
         if (withAdapter) {
             LoraAdapter.load(GoldenPaths.t1().resolve("adapter"), model).attach(model);
         }

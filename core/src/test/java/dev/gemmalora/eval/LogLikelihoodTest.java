@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.gemmalora.GoldenPaths;
-import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.model.GemmaModel;
 import dev.gemmalora.model.KvCache;
 import dev.gemmalora.tensor.Softmax;
 import java.util.ArrayList;
@@ -21,7 +21,7 @@ import org.junit.jupiter.api.Test;
 class LogLikelihoodTest {
     @Test
     void treesOfSharedContinuationsScoreLikeEachRequestAlone() {
-        Gemma2Model model = Gemma2Model.load(GoldenPaths.t1().resolve("model"));
+        GemmaModel model = GemmaModel.load(GoldenPaths.t1().resolve("model"));
         int vocab = model.config().vocabSize();
         Random rnd = new Random(7);
         int[] primer = rnd.ints(9, 1, vocab).toArray();
@@ -64,13 +64,13 @@ class LogLikelihoodTest {
         assertTrue(scorer.positions() < naive / 2, "positions " + scorer.positions() + " vs " + naive + " one by one");
     }
 
-    private static float[] lastLogits(Gemma2Model model, int[] seq) {
+    private static float[] lastLogits(GemmaModel model, int[] seq) {
         float[] hidden = model.forward(new int[][] {seq}, null, KvCache.forModel(model.config(), 1, seq.length), null);
         return model.logits(hidden, new int[] {seq.length - 1});
     }
 
     /** {summed log-prob, 1 if every continuation token is the argmax} from one full forward. */
-    private static double[] alone(Gemma2Model model, LogLikelihood.Request r) {
+    private static double[] alone(GemmaModel model, LogLikelihood.Request r) {
         int[] seq = IntStream.concat(IntStream.of(r.context()), IntStream.of(r.continuation())).toArray();
         float[] hidden = model.forward(new int[][] {seq}, null, KvCache.forModel(model.config(), 1, seq.length), null);
         int vocab = model.config().vocabSize();

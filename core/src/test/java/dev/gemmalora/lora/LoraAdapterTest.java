@@ -9,7 +9,7 @@ import dev.gemmalora.GoldenPaths;
 import dev.gemmalora.io.InputException;
 import dev.gemmalora.io.Json;
 import dev.gemmalora.io.SafeTensorsFile;
-import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.model.GemmaModel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -18,7 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 class LoraAdapterTest {
     @Test
     void adapterForAnotherModelFailsWithAClearMessage() {
-        Gemma2Model t1 = Gemma2Model.load(GoldenPaths.t1().resolve("model"));
+        GemmaModel t1 = GemmaModel.load(GoldenPaths.t1().resolve("model"));
         String m = assertThrows(InputException.class,
                 () -> LoraAdapter.load(GoldenPaths.mc().resolve("adapter"), t1)).getMessage();
         assertTrue(m.contains("adapter_model.safetensors") && m.contains("another model"), m);
@@ -35,7 +35,7 @@ class LoraAdapterTest {
     @Test
     void savedAdapterHasPeftNamesShapesAndConfigKeys(@TempDir Path dir) throws Exception {
         Path golden = GoldenPaths.t1().resolve("adapter");
-        Gemma2Model t1 = Gemma2Model.load(GoldenPaths.t1().resolve("model"));
+        GemmaModel t1 = GemmaModel.load(GoldenPaths.t1().resolve("model"));
         LoraAdapter a = LoraAdapter.load(golden, t1);
         a.save(dir);
         SafeTensorsFile want = SafeTensorsFile.open(golden.resolve(LoraAdapter.WEIGHTS));

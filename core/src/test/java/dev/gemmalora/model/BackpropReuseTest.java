@@ -26,11 +26,11 @@ class BackpropReuseTest {
     @ParameterizedTest
     @ValueSource(booleans = {false, true})
     void aBatchAfterALongerOneGivesTheBitsOfAFreshPass(boolean checkpoint) throws Exception {
-        Gemma2Config c = Gemma2Config.parse(Json.MAPPER.readTree("{\"model_type\":\"gemma2\",\"num_hidden_layers\":2,"
+        GemmaConfig c = GemmaConfig.parse(Json.MAPPER.readTree("{\"model_type\":\"gemma2\",\"num_hidden_layers\":2,"
                 + "\"vocab_size\":128,\"num_attention_heads\":2,\"num_key_value_heads\":1,\"head_dim\":32,\"hidden_size\":64,"
                 + "\"intermediate_size\":128,\"sliding_window\":4,\"final_logit_softcapping\":30.0,"
                 + "\"attn_logit_softcapping\":50.0}"), "tiny");
-        Gemma2Model m = RandomModel.build(c, 3);
+        GemmaModel m = RandomModel.build(c, 3);
         LoraAdapter adapter = LoraInit.create(m, LoraConfig.of(4, 8, 0.1, false, LoraConfig.ALL_PROJECTIONS), 5);
         Random r = new Random(11);
         for (LoraPair p : adapter.pairs().values()) {

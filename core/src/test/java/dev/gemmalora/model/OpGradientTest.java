@@ -48,21 +48,21 @@ class OpGradientTest {
         FiniteDifference.check(v -> DoubleReference.rope(v, tokens, heads, 8, 3, 10000), x, dy, dx, "rope");
     }
 
-    static Gemma2Config tinyConfig(boolean softcap) throws Exception {
-        return Gemma2Config.parse(Json.MAPPER.readTree("{\"model_type\":\"gemma2\",\"num_hidden_layers\":1,"
+    static GemmaConfig tinyConfig(boolean softcap) throws Exception {
+        return GemmaConfig.parse(Json.MAPPER.readTree("{\"model_type\":\"gemma2\",\"num_hidden_layers\":1,"
                 + "\"num_attention_heads\":4,\"num_key_value_heads\":2,\"head_dim\":4,\"hidden_size\":8,"
                 + "\"query_pre_attn_scalar\":6,\"sliding_window\":3,\"attn_logit_softcapping\":"
                 + (softcap ? "1.5" : "null") + ",\"layer_types\":[\"sliding_attention\"]}"), "tiny");
     }
 
     /** The double twin of the tiny config's attention on the padded batch. */
-    static double[] attend(Gemma2Config c, double[] q, double[] k, double[] v, int[][] mask) {
+    static double[] attend(GemmaConfig c, double[] q, double[] k, double[] v, int[][] mask) {
         return DoubleReference.attention(q, k, v, 2, 6, c.heads(), c.kvHeads(), c.headDim(), Math.pow(c.queryPreAttnScalar(), -0.5),
                 c.attnSoftcap(), mask, c.slidingWindow());
     }
 
     void checkAttention(boolean softcap) throws Exception {
-        Gemma2Config c = tinyConfig(softcap);
+        GemmaConfig c = tinyConfig(softcap);
         int[][] mask = {{1, 1, 1, 1, 1, 1}, {1, 1, 1, 1, 0, 0}};
         int n = 12;
         float[] q = FiniteDifference.random(rng, n * c.qDim());
@@ -119,7 +119,7 @@ class OpGradientTest {
     /** Final soft-capping and masked cross-entropy through the tied vocabulary projection, into the hidden states. */
     @Test
     void softcappedCrossEntropyHead() throws Exception {
-        Gemma2Config c = Gemma2Config.parse(Json.MAPPER.readTree("{\"model_type\":\"gemma2\",\"num_hidden_layers\":1,"
+        GemmaConfig c = GemmaConfig.parse(Json.MAPPER.readTree("{\"model_type\":\"gemma2\",\"num_hidden_layers\":1,"
                 + "\"vocab_size\":11,\"num_attention_heads\":2,\"num_key_value_heads\":1,\"head_dim\":4,\"hidden_size\":6,"
                 + "\"intermediate_size\":8,\"final_logit_softcapping\":2.0}"), "tiny");
         java.util.Map<String, dev.gemmalora.io.TensorData> t = new java.util.HashMap<>();
@@ -136,7 +136,7 @@ class OpGradientTest {
         for (String n : new String[] {"input_layernorm", "post_attention_layernorm", "pre_feedforward_layernorm", "post_feedforward_layernorm"}) {
             t.put(p + n + ".weight", dev.gemmalora.io.TensorData.ofFloats(n, new float[6], 6));
         }
-        Gemma2Model m = Gemma2Model.fromTensors(c, t, "tiny");
+        GemmaModel m = GemmaModel.fromTensors(c, t, "tiny");
         int[][] labels = {{-100, 3, 7, -100, 10}};
         float[] hidden = FiniteDifference.random(rng, 5 * 6);
         float[] dHidden = new float[hidden.length];

@@ -10,7 +10,7 @@ import dev.gemmalora.data.PromptFormat;
 import dev.gemmalora.data.TrainingExample;
 import dev.gemmalora.lora.LoraConfig;
 import dev.gemmalora.lora.LoraInit;
-import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.model.GemmaModel;
 import dev.gemmalora.tensor.Parallel;
 import dev.gemmalora.tokenizer.HfTokenizer;
 import java.util.List;
@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
 class MicroBatchRunnerTest {
     @Test
     void theGradientDoesNotDependOnTheThreadCount() {
-        Gemma2Model model = Gemma2Model.load(GoldenPaths.mc().resolve("model"));
+        GemmaModel model = GemmaModel.load(GoldenPaths.mc().resolve("model"));
         List<TrainingExample> data;
         try (HfTokenizer tok = HfTokenizer.load(GoldenPaths.tokenizer())) {
             data = AlpacaReader.read(GoldenPaths.shared().resolve("data/instructions/gsm8k_train.alpaca.json"))

@@ -10,7 +10,7 @@ import dev.gemmalora.data.TrainingExample;
 import dev.gemmalora.lora.LoraAdapter;
 import dev.gemmalora.lora.LoraConfig;
 import dev.gemmalora.lora.LoraInit;
-import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.model.GemmaModel;
 import dev.gemmalora.tokenizer.HfTokenizer;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -29,7 +29,7 @@ class TrainerTest {
     /** Real instruction records, the real tokenizer and the t3 checkpoint: the loss must go down. */
     @Test
     void trainingLossGoesDownOnRealInstructions() {
-        Gemma2Model model = Gemma2Model.load(GoldenPaths.mc().resolve("model"));
+        GemmaModel model = GemmaModel.load(GoldenPaths.mc().resolve("model"));
         List<TrainingExample> data;
         try (HfTokenizer tok = HfTokenizer.load(GoldenPaths.tokenizer())) {
             data = AlpacaReader.read(GoldenPaths.shared().resolve("data/instructions/gsm8k_train.alpaca.json"))

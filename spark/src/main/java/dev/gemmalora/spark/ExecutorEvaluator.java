@@ -2,7 +2,7 @@ package dev.gemmalora.spark;
 
 import dev.gemmalora.eval.TruthfulQaEval;
 import dev.gemmalora.lora.LoraAdapter;
-import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.model.GemmaModel;
 import dev.gemmalora.tokenizer.HfTokenizer;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,7 +19,7 @@ final class ExecutorEvaluator {
     private static HfTokenizer tokenizer;
     private static String tokenizerDir;
     private static TruthfulQaEval evaluator;
-    private static Gemma2Model evaluatorModel;
+    private static GemmaModel evaluatorModel;
     private static LoraAdapter evaluatorAdapter;
     private static EvalSpec evaluatorSpec;
     private static String evaluatorAdapterDir;
@@ -34,7 +34,7 @@ final class ExecutorEvaluator {
             ExecutorChecks.requireFolder("adapter", task.adapterDir(), LoraAdapter.CONFIG);
         }
         synchronized (ExecutorState.lock()) {
-            Gemma2Model m = ExecutorState.model(spec.modelDir());
+            GemmaModel m = ExecutorState.model(spec.modelDir());
             long primer = 0;
             if (evaluator == null || evaluatorModel != m || !spec.equals(evaluatorSpec)
                     || !Objects.equals(task.adapterDir(), evaluatorAdapterDir)) {
@@ -57,7 +57,7 @@ final class ExecutorEvaluator {
     }
 
     /** The evaluator's adapter on the model (or none): a training task in this JVM may have attached its own. */
-    private static void attach(Gemma2Model m) {
+    private static void attach(GemmaModel m) {
         if (evaluatorAdapter == null) {
             LoraAdapter.detach(m);
         } else {

@@ -1,7 +1,7 @@
 package dev.gemmalora.spark;
 
 import dev.gemmalora.lora.LoraInit;
-import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.model.GemmaModel;
 import dev.gemmalora.tensor.Parallel;
 import dev.gemmalora.train.MicroBatchGradient;
 import dev.gemmalora.train.MicroBatchRunner;
@@ -21,28 +21,28 @@ import org.apache.spark.TaskContext;
 final class ExecutorState {
     private static final Object LOCK = new Object();
     /** Models by folder, plus any installed in-process (the benchmark's random model). */
-    private static final Map<String, Gemma2Model> MODELS = new HashMap<>();
+    private static final Map<String, GemmaModel> MODELS = new HashMap<>();
     private static MicroBatchRunner runner;
-    private static Gemma2Model runnerModel;
+    private static GemmaModel runnerModel;
     private static TrainSpec runnerSpec;
 
     private ExecutorState() {
     }
 
     /** Makes key resolve to an in-memory model in this JVM (local mode only: executors elsewhere cannot see it). */
-    static void install(String key, Gemma2Model model) {
+    static void install(String key, GemmaModel model) {
         synchronized (LOCK) {
             MODELS.put(key, model);
         }
     }
 
     /** The model at dir, loaded once per JVM; a job on another model replaces it. */
-    static Gemma2Model model(String dir) {
-        Gemma2Model m = MODELS.get(dir);
+    static GemmaModel model(String dir) {
+        GemmaModel m = MODELS.get(dir);
         if (m == null) {
             ExecutorChecks.requireFolder("model", dir, "config.json");
             MODELS.clear();
-            m = Gemma2Model.load(Path.of(dir));
+            m = GemmaModel.load(Path.of(dir));
             MODELS.put(dir, m);
         }
         return m;
@@ -77,7 +77,7 @@ final class ExecutorState {
         long t0;
         synchronized (LOCK) {
             t0 = System.nanoTime();
-            Gemma2Model m = model(spec.modelDir());
+            GemmaModel m = model(spec.modelDir());
             if (runner == null || runnerModel != m || !spec.equals(runnerSpec)) {
                 runner = new MicroBatchRunner(m, LoraInit.create(m, spec.lora(), spec.train().seed()));
                 runnerModel = m;

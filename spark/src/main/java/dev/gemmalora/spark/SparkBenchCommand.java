@@ -10,7 +10,7 @@ import dev.gemmalora.io.Json;
 import dev.gemmalora.lora.LoraAdapter;
 import dev.gemmalora.lora.LoraConfig;
 import dev.gemmalora.lora.LoraInit;
-import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.model.GemmaModel;
 import dev.gemmalora.train.AdamW;
 import dev.gemmalora.train.Batches;
 import dev.gemmalora.train.GradientSum;
@@ -61,7 +61,7 @@ final class SparkBenchCommand implements Callable<Integer> {
         if (layers < 1 || steps < 1 || batchSize < 1 || gradAccum < 1 || seq < 2) {
             throw new InputException("--layers, --steps, --batch-size and --grad-accum must be at least 1, --seq at least 2");
         }
-        Gemma2Model model = RandomModel.build(RandomModel.config2b(layers), 1);
+        GemmaModel model = RandomModel.build(RandomModel.config2b(layers), 1);
         String key = "random gemma-2-2b shape, " + layers + " layers";
         ExecutorState.install(key, model);
         LoraConfig lora = LoraConfig.of(8, 32, 0.1, false, LoraConfig.ALL_PROJECTIONS);

@@ -2,7 +2,7 @@ package dev.gemmalora.spark;
 
 import dev.gemmalora.cli.TrainCommand;
 import dev.gemmalora.lora.LoraAdapter;
-import dev.gemmalora.model.Gemma2Model;
+import dev.gemmalora.model.GemmaModel;
 import dev.gemmalora.train.StepGradients;
 import dev.gemmalora.train.TrainConfig;
 import java.io.IOException;
@@ -31,7 +31,7 @@ final class SparkTrainCommand extends TrainCommand {
     }
 
     @Override
-    protected StepGradients stepGradients(Gemma2Model model, LoraAdapter adapter, TrainConfig cfg) {
+    protected StepGradients stepGradients(GemmaModel model, LoraAdapter adapter, TrainConfig cfg) {
         long gradientBytes = 4 * adapter.parameters().stream().mapToLong(p -> p.length).sum();
         sc = SparkJob.start("gemma-lora train", gradientBytes * cfg.gradAccum());
         String failAt = sc.getConf().get(SparkJob.FAIL_TASK, null);

@@ -18,8 +18,8 @@ import java.util.Map;
  * new tokens of every batch row at once (GEMMs over all tokens) on top of a KV cache, which makes
  * one code path serve full-sequence scoring, prefix reuse and incremental decoding.
  */
-public final class Gemma2Model {
-    private final Gemma2Config config;
+public final class GemmaModel {
+    private final GemmaConfig config;
     private final Weight embed;
     private final Weight lmHead;
     private final float[] finalNorm;
@@ -28,7 +28,7 @@ public final class Gemma2Model {
     private final Attention attention;
     private final float embedScale;
 
-    private Gemma2Model(Gemma2Config config, Weight embed, Weight lmHead, float[] finalNorm, DecoderLayer[] layers) {
+    private GemmaModel(GemmaConfig config, Weight embed, Weight lmHead, float[] finalNorm, DecoderLayer[] layers) {
         this.config = config;
         this.embed = embed;
         this.lmHead = lmHead;
@@ -40,13 +40,13 @@ public final class Gemma2Model {
         this.embedScale = (float) Math.sqrt(config.hidden());
     }
 
-    public static Gemma2Model load(Path dir) {
-        Gemma2Config cfg = Gemma2Config.load(dir);
+    public static GemmaModel load(Path dir) {
+        GemmaConfig cfg = GemmaConfig.load(dir);
         return fromTensors(cfg, CheckpointTensors.open(dir).all(), dir.toString());
     }
 
     /** Builds the model from named tensors (HF names), checking every shape against the config. */
-    public static Gemma2Model fromTensors(Gemma2Config c, Map<String, TensorData> t, String where) {
+    public static GemmaModel fromTensors(GemmaConfig c, Map<String, TensorData> t, String where) {
         boolean separateHead = !c.tieWordEmbeddings() && t.containsKey("lm_head.weight");
         return build(c, (name, rows, cols) -> matrix(t, name, rows, cols, where), (name, n) -> vector(t, name, n, where), separateHead);
     }
@@ -61,7 +61,7 @@ public final class Gemma2Model {
     }
 
     /** Assembles the model one weight at a time, so a source can build each in place. */
-    public static Gemma2Model build(Gemma2Config c, MatrixSource m, VectorSource v, boolean separateHead) {
+    public static GemmaModel build(GemmaConfig c, MatrixSource m, VectorSource v, boolean separateHead) {
         Weight embed = m.get("model.embed_tokens.weight", c.vocabSize(), c.hidden());
         Weight head = separateHead ? m.get("lm_head.weight", c.vocabSize(), c.hidden()) : embed;
         DecoderLayer[] layers = new DecoderLayer[c.layers()];
@@ -80,7 +80,7 @@ public final class Gemma2Model {
                     v.get(p + "pre_feedforward_layernorm.weight", c.hidden()),
                     v.get(p + "post_feedforward_layernorm.weight", c.hidden()));
         }
-        return new Gemma2Model(c, embed, head, v.get("model.norm.weight", c.hidden()), layers);
+        return new GemmaModel(c, embed, head, v.get("model.norm.weight", c.hidden()), layers);
     }
 
     private static TensorData tensor(Map<String, TensorData> t, String name, String where) {
@@ -113,7 +113,7 @@ public final class Gemma2Model {
         return d.toFloats();
     }
 
-    public Gemma2Config config() {
+    public GemmaConfig config() {
         return config;
     }
 
@@ -247,7 +247,7 @@ public final class Gemma2Model {
 
     /** Total parameter count (embedding counted once when tied). */
     public long parameterCount() {
-        Gemma2Config c = config;
+        GemmaConfig c = config;
         long perLayer = (long) c.hidden() * (c.qDim() + 2L * c.kvDim()) + (long) c.qDim() * c.hidden()
                 + 3L * c.hidden() * c.intermediate() + 4L * c.hidden();
         long head = lmHead == embed ? 0 : (long) c.vocabSize() * c.hidden();

@@ -14,14 +14,14 @@ import java.util.Map;
  * The fields of a Gemma-2 config.json that the forward pass needs, with transformers' defaults
  * for absent ones. Soft-capping values are 0 when the config sets them to null (no capping).
  */
-public record Gemma2Config(
+public record GemmaConfig(
         int vocabSize, int hidden, int intermediate, int layers, int heads, int kvHeads, int headDim,
         double queryPreAttnScalar, int slidingWindow, double attnSoftcap, double finalSoftcap,
         double rmsEps, double ropeTheta, boolean[] slidingLayers, boolean tieWordEmbeddings,
         int padTokenId, int bosTokenId, List<Integer> eosTokenIds, String torchDtype, String hiddenActivation,
         int maxPositions) {
 
-    public static Gemma2Config load(Path modelDir) {
+    public static GemmaConfig load(Path modelDir) {
         Path file = modelDir.resolve("config.json");
         if (!Files.isDirectory(modelDir)) {
             throw new InputException(modelDir + ": model folder not found");
@@ -32,7 +32,7 @@ public record Gemma2Config(
         return parse(Json.read(file), file.toString());
     }
 
-    public static Gemma2Config parse(JsonNode c, String where) {
+    public static GemmaConfig parse(JsonNode c, String where) {
         String type = c.path("model_type").asText("");
         if (!type.equals("gemma2")) {
             throw new InputException(where + ": field 'model_type' is '" + type + "', expected 'gemma2' (only Gemma-2 checkpoints are supported)");
@@ -77,7 +77,7 @@ public record Gemma2Config(
             throw new InputException(where + ": field 'hidden_activation' is '" + act + "', expected 'gelu_pytorch_tanh'");
         }
         int hidden = intField(c, "hidden_size", 2304, where);
-        return new Gemma2Config(
+        return new GemmaConfig(
                 intField(c, "vocab_size", 256000, where), hidden,
                 intField(c, "intermediate_size", 9216, where), layers, heads, kvHeads,
                 intField(c, "head_dim", 256, where),

@@ -9,14 +9,14 @@ import dev.gemmalora.io.InputException;
 import dev.gemmalora.io.Json;
 import org.junit.jupiter.api.Test;
 
-class Gemma2ConfigTest {
-    static Gemma2Config parse(String json) throws Exception {
-        return Gemma2Config.parse(Json.MAPPER.readTree(json), "config.json");
+class GemmaConfigTest {
+    static GemmaConfig parse(String json) throws Exception {
+        return GemmaConfig.parse(Json.MAPPER.readTree(json), "config.json");
     }
 
     @Test
     void readsLayerTypesNullSoftcapsAndRopeParameters() throws Exception {
-        Gemma2Config c = parse("{\"model_type\":\"gemma2\",\"num_hidden_layers\":3,\"num_attention_heads\":2,"
+        GemmaConfig c = parse("{\"model_type\":\"gemma2\",\"num_hidden_layers\":3,\"num_attention_heads\":2,"
                 + "\"num_key_value_heads\":1,\"head_dim\":8,\"hidden_size\":12,\"attn_logit_softcapping\":null,"
                 + "\"final_logit_softcapping\":null,\"rope_parameters\":{\"rope_theta\":500.0},"
                 + "\"layer_types\":[\"full_attention\",\"sliding_attention\",\"full_attention\"]}");
@@ -29,7 +29,7 @@ class Gemma2ConfigTest {
 
     @Test
     void defaultsToEvenSlidingLayersAndHfCaps() throws Exception {
-        Gemma2Config c = parse("{\"model_type\":\"gemma2\",\"num_hidden_layers\":4}");
+        GemmaConfig c = parse("{\"model_type\":\"gemma2\",\"num_hidden_layers\":4}");
         assertArrayEquals(new boolean[] {true, false, true, false}, c.slidingLayers());
         assertEquals(50.0, c.attnSoftcap());
         assertEquals(30.0, c.finalSoftcap());
