@@ -56,7 +56,9 @@ public final class LoraAdapter {
         SafeTensorsFile st = SafeTensorsFile.open(file);
         Map<String, Linear> byModule = new HashMap<>();
         model.linears().forEach(l -> byModule.put(l.module(), l));
-        for (String name : st.tensors().keySet()) {
+        Map<String, TensorData> byName = new HashMap<>();
+        for (var e : st.tensors().entrySet()) {
+            String name = e.getKey();
             String module = moduleOf(name);
             if (module == null) {
                 throw new InputException(file + ": tensor '" + name + "' is not a LoRA weight (expected "
@@ -66,11 +68,12 @@ public final class LoraAdapter {
                 throw new InputException(file + ": tensor '" + name + "' names module '" + module
                         + "', which this model does not have (an adapter for another model?)");
             }
+            byName.put(tensorName(module, name.endsWith(".lora_A.weight") ? 'A' : 'B'), e.getValue());
         }
         Map<String, LoraPair> pairs = new LinkedHashMap<>();
         for (Linear l : model.linears()) {
-            TensorData a = st.tensors().get(tensorName(l.module(), 'A'));
-            TensorData b = st.tensors().get(tensorName(l.module(), 'B'));
+            TensorData a = byName.get(tensorName(l.module(), 'A'));
+            TensorData b = byName.get(tensorName(l.module(), 'B'));
             if (a == null && b == null) {
                 continue;
             }
@@ -91,17 +94,34 @@ public final class LoraAdapter {
         return new LoraAdapter(cfg, pairs);
     }
 
+    /**
+     * The module a PEFT tensor belongs to, by this engine's module paths. Adapters of a multimodal
+     * Gemma 3 name its language model model.language_model.* (PEFT 0.21 on transformers 5) or
+     * language_model.model.* (earlier versions); both are read, the first is written.
+     */
     private static String moduleOf(String tensor) {
         if (!tensor.startsWith(PREFIX)) {
             return null;
         }
         for (String suffix : List.of(".lora_A.weight", ".lora_B.weight")) {
             if (tensor.endsWith(suffix)) {
-                return tensor.substring(PREFIX.length(), tensor.length() - suffix.length());
+                return modulePath(tensor.substring(PREFIX.length(), tensor.length() - suffix.length()));
             }
         }
         return null;
     }
+
+    /**
+     * A module path in this engine's spelling: a multimodal Gemma 3's language model as transformers
+     * 5 names its modules (model.language_model.*), also when given as checkpoints store it and
+     * older PEFT versions wrote it (language_model.model.*).
+     */
+    public static String modulePath(String path) {
+        return path.startsWith(OLD_MULTIMODAL) ? NEW_MULTIMODAL + path.substring(OLD_MULTIMODAL.length()) : path;
+    }
+
+    private static final String OLD_MULTIMODAL = "language_model.model.";
+    private static final String NEW_MULTIMODAL = "model.language_model.";
 
     /** Parameters in a fixed order (A then B of each pair, layer order), for the optimizer. */
     public List<float[]> parameters() {

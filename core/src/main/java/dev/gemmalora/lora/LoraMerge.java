@@ -10,7 +10,10 @@ public final class LoraMerge {
     private LoraMerge() {
     }
 
-    /** All checkpoint tensors, with every adapted projection's weight replaced by its merged one. */
+    /**
+     * All checkpoint tensors under their own names (a multimodal checkpoint keeps its vision tower
+     * and layout), with every adapted projection's weight replaced by its merged one.
+     */
     public static Map<String, TensorData> merge(Map<String, TensorData> checkpoint, LoraAdapter adapter) {
         Map<String, TensorData> out = new LinkedHashMap<>(checkpoint);
         out.replaceAll((name, w) -> mergeOne(w, adapter));
@@ -22,7 +25,7 @@ public final class LoraMerge {
         if (!w.name().endsWith(".weight")) {
             return w;
         }
-        LoraPair p = adapter.pairs().get(w.name().substring(0, w.name().length() - ".weight".length()));
+        LoraPair p = adapter.pairs().get(LoraAdapter.modulePath(w.name().substring(0, w.name().length() - ".weight".length())));
         if (p == null) {
             return w;
         }

@@ -1,6 +1,10 @@
 package dev.gemmalora.model;
 
-/** One Gemma-2 decoder layer: sandwich-normed attention and GeGLU MLP, each with a residual. */
+/**
+ * One Gemma decoder layer: attention and a GeGLU MLP, each with a residual, pre-normed (Gemma 1) or
+ * sandwich-normed (Gemma 2 and 3: a norm after each sublayer too); Gemma 3 also normalizes each
+ * query and key head before RoPE. The norms a generation lacks are null.
+ */
 public final class DecoderLayer {
     final int index;
     final Linear q;
@@ -14,9 +18,11 @@ public final class DecoderLayer {
     final float[] postAttnNorm;
     final float[] preFfwNorm;
     final float[] postFfwNorm;
+    final float[] qNorm;
+    final float[] kNorm;
 
     DecoderLayer(int index, Linear q, Linear k, Linear v, Linear o, Linear gate, Linear up, Linear down,
-                 float[] inputNorm, float[] postAttnNorm, float[] preFfwNorm, float[] postFfwNorm) {
+                 float[] inputNorm, float[] postAttnNorm, float[] preFfwNorm, float[] postFfwNorm, float[] qNorm, float[] kNorm) {
         this.index = index;
         this.q = q;
         this.k = k;
@@ -29,6 +35,8 @@ public final class DecoderLayer {
         this.postAttnNorm = postAttnNorm;
         this.preFfwNorm = preFfwNorm;
         this.postFfwNorm = postFfwNorm;
+        this.qNorm = qNorm;
+        this.kNorm = kNorm;
     }
 
     public Linear[] projections() {
@@ -84,7 +92,7 @@ public final class DecoderLayer {
         float[] att = Ops.gatherRows(m.attention().forward(qs, batch, tokens, cache, index, c.isSliding(index), c.slidingWindow(), probs,
                 tree, LayerTape.reuse(t.att, full * c.qDim())), rows, c.qDim());
         float[] oOut = replay ? t.oOut : project(o, att, n, sv, 3, seed + 3, LayerTape.reuse(t.oOut, n * hid));
-        float[] a = Ops.rmsNorm(oOut, n, hid, postAttnNorm, c.rmsEps(), LayerTape.reuse(t.a, n * hid));
+        float[] a = normOrCopy(oOut, n, hid, postAttnNorm, c.rmsEps(), LayerTape.reuse(t.a, n * hid));
         Ops.addInPlace(a, x, n * hid);
         float[] f = Ops.rmsNorm(a, n, hid, preFfwNorm, c.rmsEps(), LayerTape.reuse(t.f, n * hid));
         int inter = c.intermediate();
@@ -106,9 +114,23 @@ public final class DecoderLayer {
         if (replay) {
             return null;
         }
-        float[] out = Ops.rmsNorm(downOut, n, hid, postFfwNorm, c.rmsEps(), LayerTape.reuse(outBuf, n * hid));
+        float[] out = normOrCopy(downOut, n, hid, postFfwNorm, c.rmsEps(), LayerTape.reuse(outBuf, n * hid));
         Ops.addInPlace(out, a, n * hid);
         return out;
+    }
+
+    /** RMSNorm of x's first rows x n into y, or (no norm here) a copy. */
+    private static float[] normOrCopy(float[] x, int rows, int n, float[] w, double eps, float[] y) {
+        if (w != null) {
+            return Ops.rmsNorm(x, rows, n, w, eps, y);
+        }
+        System.arraycopy(x, 0, y, 0, rows * n);
+        return y;
+    }
+
+    /** The gradient through normOrCopy: dy itself where there is no norm. */
+    private static float[] normOrCopyBackward(float[] x, int rows, int n, float[] w, double eps, float[] dy, float[] dx) {
+        return w == null ? dy : Ops.rmsNormBackward(x, rows, n, w, eps, dy, dx);
     }
 
     /** Queries, keys and values of h with RoPE applied; stores the keys and values in the cache, returns the queries. */
@@ -116,18 +138,24 @@ public final class DecoderLayer {
                                       long seed, int[] rows, TokenTree tree, LayerTape t) {
         GemmaConfig c = m.config();
         int full = batch * tokens;
-        float[] qs = Ops.scatterRows(project(q, h, n, sv, 0, seed, LayerTape.reuse(t.q, n * c.qDim())), rows, full, c.qDim());
-        float[] ks = Ops.scatterRows(project(k, h, n, sv, 1, seed + 1, LayerTape.reuse(t.k, n * c.kvDim())), rows, full, c.kvDim());
+        float[] qRaw = project(q, h, n, sv, 0, seed, LayerTape.reuse(qNorm != null ? t.qRaw : t.q, n * c.qDim()));
+        float[] kRaw = project(k, h, n, sv, 1, seed + 1, LayerTape.reuse(kNorm != null ? t.kRaw : t.k, n * c.kvDim()));
+        t.qRaw = qNorm != null ? qRaw : null;
+        t.kRaw = kNorm != null ? kRaw : null;
+        float[] qs = Ops.scatterRows(qNorm == null ? qRaw : Ops.rmsNorm(qRaw, n * c.heads(), c.headDim(), qNorm, c.rmsEps(),
+                LayerTape.reuse(t.q, n * c.qDim())), rows, full, c.qDim());
+        float[] ks = Ops.scatterRows(kNorm == null ? kRaw : Ops.rmsNorm(kRaw, n * c.kvHeads(), c.headDim(), kNorm, c.rmsEps(),
+                LayerTape.reuse(t.k, n * c.kvDim())), rows, full, c.kvDim());
         float[] vs = Ops.scatterRows(project(v, h, n, sv, 2, seed + 2, LayerTape.reuse(t.v, n * c.kvDim())), rows, full, c.kvDim());
         t.k = ks;
         t.v = vs;
         int[] pos = tree != null ? tree.positions(cache.length()) : cache.stepPositions();
         if (pos == null) {
-            m.rope().apply(qs, full, tokens, c.heads(), cache.length(), 1);
-            m.rope().apply(ks, full, tokens, c.kvHeads(), cache.length(), 1);
+            m.rope(index).apply(qs, full, tokens, c.heads(), cache.length(), 1);
+            m.rope(index).apply(ks, full, tokens, c.kvHeads(), cache.length(), 1);
         } else {
-            m.rope().apply(qs, c.heads(), pos, 1);
-            m.rope().apply(ks, c.kvHeads(), pos, 1);
+            m.rope(index).apply(qs, c.heads(), pos, 1);
+            m.rope(index).apply(ks, c.kvHeads(), pos, 1);
         }
         cache.store(index, ks, vs, tokens);
         return qs;
@@ -153,7 +181,7 @@ public final class DecoderLayer {
         int ni = n * c.intermediate();
         float[] da = b.hidden(0, nh);
         System.arraycopy(dOut, 0, da, 0, nh);
-        float[] dAct = down.backward(Ops.rmsNormBackward(t.downOut, n, hid, postFfwNorm, c.rmsEps(), dOut, b.hidden(1, nh)), n,
+        float[] dAct = down.backward(normOrCopyBackward(t.downOut, n, hid, postFfwNorm, c.rmsEps(), dOut, b.hidden(1, nh)), n,
                 t.saved[6], b.inter(0, ni));
         float[] dg = b.inter(1, ni);
         float[] du = b.inter(2, ni);
@@ -163,14 +191,20 @@ public final class DecoderLayer {
         Ops.addInPlace(da, Ops.rmsNormBackward(t.a, n, hid, preFfwNorm, c.rmsEps(), df, b.hidden(2, nh)), nh);
         float[] dx = b.output(dOut, nh);
         System.arraycopy(da, 0, dx, 0, nh);
-        float[] dAtt = o.backward(Ops.rmsNormBackward(t.oOut, n, hid, postAttnNorm, c.rmsEps(), da, b.hidden(1, nh)), n,
+        float[] dAtt = o.backward(normOrCopyBackward(t.oOut, n, hid, postAttnNorm, c.rmsEps(), da, b.hidden(1, nh)), n,
                 t.saved[3], b.query(n * c.qDim()));
         float[][] dqkv = m.attention().backward(t.q, t.probs, Ops.scatterRows(dAtt, rows, full, c.qDim()), batch, tokens, cache,
                 index, c.isSliding(index), c.slidingWindow());
-        m.rope().apply(dqkv[0], full, tokens, c.heads(), 0, -1);
-        m.rope().apply(dqkv[1], full, tokens, c.kvHeads(), 0, -1);
-        float[] dh = q.backward(Ops.gatherRows(dqkv[0], rows, c.qDim()), n, t.saved[0], b.hidden(1, nh));
-        Ops.addInPlace(dh, k.backward(Ops.gatherRows(dqkv[1], rows, c.kvDim()), n, t.saved[1], b.hidden(2, nh)), nh);
+        m.rope(index).apply(dqkv[0], full, tokens, c.heads(), 0, -1);
+        m.rope(index).apply(dqkv[1], full, tokens, c.kvHeads(), 0, -1);
+        float[] dq = Ops.gatherRows(dqkv[0], rows, c.qDim());
+        float[] dk = Ops.gatherRows(dqkv[1], rows, c.kvDim());
+        if (qNorm != null) {
+            dq = Ops.rmsNormBackward(t.qRaw, n * c.heads(), c.headDim(), qNorm, c.rmsEps(), dq);
+            dk = Ops.rmsNormBackward(t.kRaw, n * c.kvHeads(), c.headDim(), kNorm, c.rmsEps(), dk);
+        }
+        float[] dh = q.backward(dq, n, t.saved[0], b.hidden(1, nh));
+        Ops.addInPlace(dh, k.backward(dk, n, t.saved[1], b.hidden(2, nh)), nh);
         Ops.addInPlace(dh, v.backward(Ops.gatherRows(dqkv[2], rows, c.kvDim()), n, t.saved[2], b.hidden(2, nh)), nh);
         Ops.addInPlace(dx, Ops.rmsNormBackward(t.x, n, hid, inputNorm, c.rmsEps(), dh, b.hidden(2, nh)), nh);
         return dx;

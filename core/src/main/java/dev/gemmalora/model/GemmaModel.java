@@ -14,7 +14,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * A Gemma-2 causal LM over memory-mapped weights in their stored dtype. The forward pass runs the
+ * A Gemma causal LM (Gemma 1, 2 or 3; see {@link GemmaConfig}) over memory-mapped weights in their stored dtype. The forward pass runs the
  * new tokens of every batch row at once (GEMMs over all tokens) on top of a KV cache, which makes
  * one code path serve full-sequence scoring, prefix reuse and incremental decoding.
  */
@@ -24,7 +24,9 @@ public final class GemmaModel {
     private final Weight lmHead;
     private final float[] finalNorm;
     private final DecoderLayer[] layers;
+    /** RoPE of full-attention layers and of sliding ones (the same for Gemma 1 and 2). */
     private final Rope rope;
+    private final Rope localRope;
     private final Attention attention;
     private final float embedScale;
 
@@ -34,7 +36,8 @@ public final class GemmaModel {
         this.lmHead = lmHead;
         this.finalNorm = finalNorm;
         this.layers = layers;
-        this.rope = new Rope(config.headDim(), config.ropeTheta());
+        this.rope = new Rope(config.headDim(), config.ropeTheta(), config.ropeFactor());
+        this.localRope = new Rope(config.headDim(), config.ropeLocalTheta(), config.ropeLocalFactor());
         this.attention = new Attention(config);
         // HF multiplies by sqrt(hidden) rounded to the activation dtype (fp32 here).
         this.embedScale = (float) Math.sqrt(config.hidden());
@@ -45,10 +48,32 @@ public final class GemmaModel {
         return fromTensors(cfg, CheckpointTensors.open(dir).all(), dir.toString());
     }
 
-    /** Builds the model from named tensors (HF names), checking every shape against the config. */
+    /**
+     * Builds the model from named tensors (HF names), checking every shape against the config. A
+     * multimodal Gemma 3 checkpoint's language model may be stored under either of transformers'
+     * layouts (language_model.model.* as it saves them, model.language_model.* as its modules are
+     * named); the other tensors (the vision tower) are never read.
+     */
     public static GemmaModel fromTensors(GemmaConfig c, Map<String, TensorData> t, String where) {
-        boolean separateHead = !c.tieWordEmbeddings() && t.containsKey("lm_head.weight");
-        return build(c, (name, rows, cols) -> matrix(t, name, rows, cols, where), (name, n) -> vector(t, name, n, where), separateHead);
+        String stored = c.weightPrefix();
+        String head = c.multimodal() ? "language_model.lm_head.weight" : "lm_head.weight";
+        if (c.multimodal() && !t.containsKey(stored + "embed_tokens.weight") && t.containsKey("model.language_model.embed_tokens.weight")) {
+            stored = "model.language_model.";
+            head = "lm_head.weight";
+        }
+        String prefix = stored;
+        String headName = head;
+        boolean separateHead = !c.tieWordEmbeddings() && t.containsKey(headName);
+        return build(c, (name, rows, cols) -> matrix(t, stored(name, c, prefix, headName), rows, cols, where),
+                (name, n) -> vector(t, stored(name, c, prefix, headName), n, where), separateHead);
+    }
+
+    /** The checkpoint's name of a tensor that build asks for by its text-model name (model.* and lm_head.weight). */
+    private static String stored(String name, GemmaConfig c, String prefix, String head) {
+        if (name.equals("lm_head.weight")) {
+            return head;
+        }
+        return name.startsWith("model.") ? prefix + name.substring("model.".length()) : name;
     }
 
     /** Where a model's weights come from, by HF name and expected shape. */
@@ -60,25 +85,34 @@ public final class GemmaModel {
         float[] get(String name, int n);
     }
 
-    /** Assembles the model one weight at a time, so a source can build each in place. */
+    /**
+     * Assembles the model one weight at a time, so a source can build each in place. Names are the
+     * text model's (model.layers.N...); the projections are named for PEFT by the config's module
+     * prefix. Gemma 1 has two norms a layer (its post_attention_layernorm is the feed-forward's
+     * pre-norm); Gemma 3 adds q_norm and k_norm.
+     */
     public static GemmaModel build(GemmaConfig c, MatrixSource m, VectorSource v, boolean separateHead) {
         Weight embed = m.get("model.embed_tokens.weight", c.vocabSize(), c.hidden());
         Weight head = separateHead ? m.get("lm_head.weight", c.vocabSize(), c.hidden()) : embed;
         DecoderLayer[] layers = new DecoderLayer[c.layers()];
         for (int i = 0; i < c.layers(); i++) {
             String p = "model.layers." + i + ".";
+            String module = c.modulePrefix() + "layers." + i + ".";
+            boolean sandwich = c.sandwichNorms();
             layers[i] = new DecoderLayer(i,
-                    linear(m, p + "self_attn.q_proj", c.qDim(), c.hidden()),
-                    linear(m, p + "self_attn.k_proj", c.kvDim(), c.hidden()),
-                    linear(m, p + "self_attn.v_proj", c.kvDim(), c.hidden()),
-                    linear(m, p + "self_attn.o_proj", c.hidden(), c.qDim()),
-                    linear(m, p + "mlp.gate_proj", c.intermediate(), c.hidden()),
-                    linear(m, p + "mlp.up_proj", c.intermediate(), c.hidden()),
-                    linear(m, p + "mlp.down_proj", c.hidden(), c.intermediate()),
+                    linear(m, p, module, "self_attn.q_proj", c.qDim(), c.hidden()),
+                    linear(m, p, module, "self_attn.k_proj", c.kvDim(), c.hidden()),
+                    linear(m, p, module, "self_attn.v_proj", c.kvDim(), c.hidden()),
+                    linear(m, p, module, "self_attn.o_proj", c.hidden(), c.qDim()),
+                    linear(m, p, module, "mlp.gate_proj", c.intermediate(), c.hidden()),
+                    linear(m, p, module, "mlp.up_proj", c.intermediate(), c.hidden()),
+                    linear(m, p, module, "mlp.down_proj", c.hidden(), c.intermediate()),
                     v.get(p + "input_layernorm.weight", c.hidden()),
-                    v.get(p + "post_attention_layernorm.weight", c.hidden()),
-                    v.get(p + "pre_feedforward_layernorm.weight", c.hidden()),
-                    v.get(p + "post_feedforward_layernorm.weight", c.hidden()));
+                    sandwich ? v.get(p + "post_attention_layernorm.weight", c.hidden()) : null,
+                    v.get(p + (sandwich ? "pre_feedforward_layernorm.weight" : "post_attention_layernorm.weight"), c.hidden()),
+                    sandwich ? v.get(p + "post_feedforward_layernorm.weight", c.hidden()) : null,
+                    c.qkNorm() ? v.get(p + "self_attn.q_norm.weight", c.headDim()) : null,
+                    c.qkNorm() ? v.get(p + "self_attn.k_norm.weight", c.headDim()) : null);
         }
         return new GemmaModel(c, embed, head, v.get("model.norm.weight", c.hidden()), layers);
     }
@@ -100,8 +134,8 @@ public final class GemmaModel {
         return Weight.of(d);
     }
 
-    private static Linear linear(MatrixSource m, String module, int out, int in) {
-        return new Linear(module, m.get(module + ".weight", out, in));
+    private static Linear linear(MatrixSource m, String weightPath, String modulePath, String name, int out, int in) {
+        return new Linear(modulePath + name, m.get(weightPath + name + ".weight", out, in));
     }
 
     private static float[] vector(Map<String, TensorData> t, String name, int n, String where) {
@@ -125,8 +159,9 @@ public final class GemmaModel {
         return finalNorm;
     }
 
-    Rope rope() {
-        return rope;
+    /** The RoPE of layer index's attention type. */
+    Rope rope(int layer) {
+        return config.isSliding(layer) ? localRope : rope;
     }
 
     Attention attention() {
@@ -249,7 +284,7 @@ public final class GemmaModel {
     public long parameterCount() {
         GemmaConfig c = config;
         long perLayer = (long) c.hidden() * (c.qDim() + 2L * c.kvDim()) + (long) c.qDim() * c.hidden()
-                + 3L * c.hidden() * c.intermediate() + 4L * c.hidden();
+                + 3L * c.hidden() * c.intermediate() + (c.sandwichNorms() ? 4L : 2L) * c.hidden() + (c.qkNorm() ? 2L * c.headDim() : 0);
         long head = lmHead == embed ? 0 : (long) c.vocabSize() * c.hidden();
         return (long) c.vocabSize() * c.hidden() + head + c.layers() * perLayer + c.hidden();
     }

@@ -11,6 +11,9 @@ final class LayerTape {
     float[] x;
     float[] h;
     float[] q;
+    /** Queries and keys before their per-head norm (Gemma 3 only; else null). */
+    float[] qRaw;
+    float[] kRaw;
     /** Keys and values before the cache copies them: only reused, never read back. */
     float[] k;
     float[] v;
@@ -35,6 +38,8 @@ final class LayerTape {
      */
     static final class Kept {
         float[] q;
+        float[] qRaw;
+        float[] kRaw;
         float[] oOut;
         float[] downOut;
         final Adapter.Saved[] saved = new Adapter.Saved[7];
@@ -43,6 +48,8 @@ final class LayerTape {
     /** Takes the kept part of a layer's tape (its arrays are written in place by the forward). */
     void load(Kept k) {
         q = k.q;
+        qRaw = k.qRaw;
+        kRaw = k.kRaw;
         oOut = k.oOut;
         downOut = k.downOut;
         System.arraycopy(k.saved, 0, saved, 0, saved.length);
@@ -51,6 +58,8 @@ final class LayerTape {
     /** Hands the kept part back after the layer's forward. */
     void keep(Kept k) {
         k.q = q;
+        k.qRaw = qRaw;
+        k.kRaw = kRaw;
         k.oOut = oOut;
         k.downOut = downOut;
         System.arraycopy(saved, 0, k.saved, 0, saved.length);

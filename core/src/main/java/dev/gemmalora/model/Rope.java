@@ -19,12 +19,17 @@ public final class Rope {
     }
 
     public Rope(int headDim, double theta) {
+        this(headDim, theta, 1);
+    }
+
+    /** With linear scaling (Gemma 3's full layers): positions divided by factor, as inv_freq / factor in float32. */
+    public Rope(int headDim, double theta, double factor) {
         this.headDim = headDim;
         int half = headDim / 2;
         invFreq = new float[half];
         for (int i = 0; i < half; i++) {
             float p = (float) Math.pow(theta, (float) (2 * i) / headDim);
-            invFreq[i] = 1.0f / p;
+            invFreq[i] = factor == 1 ? 1.0f / p : (1.0f / p) / (float) factor;
         }
     }
 
