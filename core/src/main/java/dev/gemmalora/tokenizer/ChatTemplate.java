@@ -1,24 +1,57 @@
 package dev.gemmalora.tokenizer;
 
 import dev.gemmalora.io.InputException;
+import dev.gemmalora.io.Json;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 
 /**
- * Gemma's chat template (tokenizer_config.json "chat_template"), rendered in Java: bos, then each
+ * Gemma's chat templates (tokenizer_config.json "chat_template"), rendered in Java: bos, then each
  * turn as &lt;start_of_turn&gt;role\n{content stripped}&lt;end_of_turn&gt;\n with "assistant" named
- * "model"; roles must alternate starting with the user; no system role.
+ * "model"; roles must alternate starting with the user. Gemma 1 and 2 refuse a system turn; Gemma 3
+ * puts its text and a blank line at the start of the first user turn.
  */
 public final class ChatTemplate {
     public record Message(String role, String content) {
+    }
+
+    /** The two templates the Gemma tokenizers ship. */
+    public enum Style {
+        /** Gemma 1 and 2: no system role. */
+        GEMMA,
+        /** Gemma 3: a system turn is folded into the first user turn. */
+        GEMMA3;
+
+        /** The style of a tokenizer_config.json's chat_template (Gemma 3's sets first_user_prefix); GEMMA when absent. */
+        public static Style of(Path tokenizerConfig) {
+            if (!Files.isRegularFile(tokenizerConfig)) {
+                return GEMMA;
+            }
+            try {
+                return Json.read(tokenizerConfig).path("chat_template").asText("").contains("first_user_prefix") ? GEMMA3 : GEMMA;
+            } catch (InputException e) {
+                return GEMMA;
+            }
+        }
     }
 
     private ChatTemplate() {
     }
 
     public static String render(List<Message> messages, boolean addGenerationPrompt) {
+        return render(messages, addGenerationPrompt, Style.GEMMA);
+    }
+
+    public static String render(List<Message> messages, boolean addGenerationPrompt, Style style) {
         StringBuilder sb = new StringBuilder("<bos>");
+        String firstUserPrefix = "";
         if (!messages.isEmpty() && messages.get(0).role().equals("system")) {
-            throw new InputException("chat template: System role not supported");
+            if (style == Style.GEMMA) {
+                throw new InputException("chat template: System role not supported");
+            }
+            firstUserPrefix = messages.get(0).content() + "\n\n";
+            messages = messages.subList(1, messages.size());
         }
         for (int i = 0; i < messages.size(); i++) {
             Message m = messages.get(i);
@@ -26,7 +59,8 @@ public final class ChatTemplate {
                 throw new InputException("chat template: Conversation roles must alternate user/assistant/user/assistant/...");
             }
             String role = m.role().equals("assistant") ? "model" : m.role();
-            sb.append("<start_of_turn>").append(role).append('\n').append(PythonText.strip(m.content())).append("<end_of_turn>\n");
+            sb.append("<start_of_turn>").append(role).append('\n').append(i == 0 ? firstUserPrefix : "")
+                    .append(PythonText.strip(m.content())).append("<end_of_turn>\n");
         }
         if (addGenerationPrompt) {
             sb.append("<start_of_turn>model\n");
@@ -36,6 +70,6 @@ public final class ChatTemplate {
 
     /** Ids of the rendered conversation; the template already holds &lt;bos&gt;, so none is added. */
     public static int[] encode(Tokenizer tokenizer, List<Message> messages, boolean addGenerationPrompt) {
-        return tokenizer.encode(render(messages, addGenerationPrompt), false);
+        return tokenizer.encode(render(messages, addGenerationPrompt, tokenizer.chatStyle()), false);
     }
 }

@@ -15,9 +15,11 @@ import java.util.Map;
  */
 public final class HfTokenizer implements Tokenizer, AutoCloseable {
     private final HuggingFaceTokenizer tokenizer;
+    private final ChatTemplate.Style chatStyle;
 
-    private HfTokenizer(HuggingFaceTokenizer tokenizer) {
+    private HfTokenizer(HuggingFaceTokenizer tokenizer, ChatTemplate.Style chatStyle) {
         this.tokenizer = tokenizer;
+        this.chatStyle = chatStyle;
     }
 
     /** Loads dir/tokenizer.json (dir may also be the file itself). */
@@ -29,7 +31,8 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
         try {
             // No truncation or padding: the caller decides lengths.
             return new HfTokenizer(HuggingFaceTokenizer.newInstance(file, Map.of(
-                    "addSpecialTokens", "true", "truncation", "false", "padding", "false", "modelMaxLength", "100000000")));
+                    "addSpecialTokens", "true", "truncation", "false", "padding", "false", "modelMaxLength", "100000000")),
+                    ChatTemplate.Style.of(file.resolveSibling("tokenizer_config.json")));
         } catch (IOException e) {
             throw new UncheckedIOException(file + ": " + e.getMessage(), e);
         } catch (RuntimeException e) {
@@ -61,6 +64,11 @@ public final class HfTokenizer implements Tokenizer, AutoCloseable {
     public int tokenId(String token) {
         long[] ids = tokenizer.encode(token, false, false).getIds();
         return ids.length == 1 ? (int) ids[0] : -1;
+    }
+
+    @Override
+    public ChatTemplate.Style chatStyle() {
+        return chatStyle;
     }
 
     @Override

@@ -9,4 +9,9 @@ public interface Tokenizer {
 
     /** The id of a token string such as "&lt;end_of_turn&gt;", or -1 if the vocabulary lacks it. */
     int tokenId(String token);
+
+    /** Which Gemma chat template its tokenizer_config.json holds. */
+    default ChatTemplate.Style chatStyle() {
+        return ChatTemplate.Style.GEMMA;
+    }
 }
