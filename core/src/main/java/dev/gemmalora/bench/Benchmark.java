@@ -17,7 +17,7 @@ import java.util.function.Consumer;
  */
 public final class Benchmark {
     /** Sizes of one benchmark run. */
-    public record Settings(int layers, int threads, int seq, int trainBatch, int scoreBatch, int decodeSteps, int runs,
+    public record Settings(String shape, int layers, int threads, int seq, int trainBatch, int scoreBatch, int decodeSteps, int runs,
                            int bandwidthMb, Path truthfulQa, Path tokenizer, int questions, Set<String> parts,
                            boolean warmup) {
         public static final List<String> PARTS = List.of("gemm", "train", "train_checkpointed", "score", "decode");
@@ -36,7 +36,8 @@ public final class Benchmark {
         ObjectNode out = Json.MAPPER.createObjectNode();
         out.put("cpu", Machine.cpuName());
         out.put("threads", s.threads());
-        out.put("layers", s.layers());
+        out.put("shape", s.shape());
+        out.put("layers", RandomModel.shape(s.shape(), s.layers()).layers());
         out.put("seq", s.seq());
         double peak = Machine.peakGflops(s.threads());
         out.put("clock_ghz", Machine.clockGhz());
@@ -51,8 +52,8 @@ public final class Benchmark {
                 out.get("fma_loop_gflops").asDouble(), out.get("bandwidth_gbps").asDouble()));
         figures.resetSteal();
 
-        GemmaConfig cfg = RandomModel.config2b(s.layers());
-        log.accept("building a random gemma-2-2b-shaped model, " + s.layers() + " layers, BF16...");
+        GemmaConfig cfg = RandomModel.shape(s.shape(), s.layers());
+        log.accept("building a random " + s.shape() + "-shaped model, " + cfg.layers() + " layers, BF16...");
         GemmaModel model = RandomModel.build(cfg, 1);
         if (s.parts().contains("gemm")) {
             GemmFigure.measure(figures, model);

@@ -2,6 +2,7 @@ package dev.gemmalora.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gemmalora.bench.Benchmark;
+import dev.gemmalora.bench.RandomModel;
 import dev.gemmalora.io.InputException;
 import dev.gemmalora.io.Json;
 import java.io.IOException;
@@ -13,14 +14,18 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "bench", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
-        description = {"Measure the engine's speed on a random model of the real gemma-2-2b shape (BF16, built in memory, no download).",
+        description = {"Measure the engine's speed on a random model of a real Gemma shape (--shape; BF16, built in memory, no download).",
                 "Figures: machine peak, FMA loop and bandwidth; GEMM on the model's shapes; LoRA training step with and without "
                         + "gradient checkpointing; log-likelihood scoring; KV-cache decoding; peak memory. Medians after a warm-up."})
 final class BenchCommand implements Callable<Integer> {
     /** The summary table's columns, header and rows alike. */
     private static final String ROW = "%-22s %14s %12s %8s %9s %16s %7s%n";
 
-    @Option(names = "--layers", defaultValue = "26", description = "Decoder layers (every shape stays gemma-2-2b's).")
+    @Option(names = "--shape", defaultValue = "gemma-2-2b", paramLabel = "SHAPE",
+            description = "The random model's shape: gemma-2-2b, gemma-3-1b, gemma-3-4b (its language model) or gemma-2b (Gemma 1).")
+    String shape;
+
+    @Option(names = "--layers", defaultValue = "0", description = "Decoder layers (0: the shape's own; the other sizes stay the shape's).")
     int layers;
 
     @Option(names = "--threads", defaultValue = "0", description = "Worker threads (0: one per core).")
@@ -67,8 +72,9 @@ final class BenchCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         int n = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
-        if (layers < 1 || seq < 2 || trainBatch < 1 || scoreBatch < 1 || decodeSteps < 1 || runs < 1) {
-            throw new InputException("--layers, --train-batch, --score-batch, --decode-steps and --runs must be at least 1, --seq at least 2");
+        RandomModel.shape(shape, layers);
+        if (layers < 0 || seq < 2 || trainBatch < 1 || scoreBatch < 1 || decodeSteps < 1 || runs < 1) {
+            throw new InputException("--train-batch, --score-batch, --decode-steps and --runs must be at least 1, --layers 0 or more, --seq at least 2");
         }
         for (String p : parts) {
             if (!Benchmark.Settings.PARTS.contains(p)) {
@@ -78,7 +84,7 @@ final class BenchCommand implements Callable<Integer> {
         if (truthfulQa != null && tokenizer == null) {
             throw new InputException("--truthfulqa needs --tokenizer (the Gemma tokenizer folder)");
         }
-        ObjectNode r = new Benchmark(new Benchmark.Settings(layers, n, seq, trainBatch, scoreBatch, decodeSteps, runs, bandwidthMb,
+        ObjectNode r = new Benchmark(new Benchmark.Settings(shape, layers, n, seq, trainBatch, scoreBatch, decodeSteps, runs, bandwidthMb,
                 truthfulQa, tokenizer, questions, new java.util.LinkedHashSet<>(parts), warmup),
                 System.out::println).run();
         System.out.println();

@@ -150,7 +150,14 @@ public final class TruthfulQaData {
         CSVFormat fmt = CSVFormat.DEFAULT.builder().setHeader().setSkipHeaderRecord(true).get();
         try (Reader r = Files.newBufferedReader(csv); CSVParser p = CSVParser.parse(r, fmt)) {
             Map<String, Integer> header = new HashMap<>();
-            p.getHeaderMap().forEach((k, v) -> header.put(k.replace("\uFEFF", "").strip(), v));
+            int columns = 0;
+            for (var e : p.getHeaderMap().entrySet()) {
+                String name = e.getKey().replace("\uFEFF", "").strip();
+                if (header.put(name, e.getValue()) != null) {
+                    throw new InputException(csv + ": the header names column '" + name + "' twice");
+                }
+                columns = Math.max(columns, e.getValue() + 1);
+            }
             for (String col : List.of("Category", "Question", "Correct Answers", "Incorrect Answers")) {
                 if (!header.containsKey(col)) {
                     throw new InputException(csv + ": missing column '" + col + "' (found " + header.keySet() + ")");
@@ -158,9 +165,9 @@ public final class TruthfulQaData {
             }
             int row = 0;
             for (CSVRecord rec : p) {
-                if (rec.size() < header.size()) {
+                if (rec.size() < columns) {
                     throw new InputException(csv + ": question " + row + " (line " + rec.getParser().getCurrentLineNumber()
-                            + ") has " + rec.size() + " columns, expected " + header.size());
+                            + ") has " + rec.size() + " columns, expected " + columns);
                 }
                 String q = rec.get(header.get("Question"));
                 byQuestion.put(PythonText.strip(q), new CsvRow(row, rec.get(header.get("Category")),
