@@ -78,9 +78,9 @@ final class DownloadCommand implements Runnable {
     }
 
     @Command(name = "model", mixinStandardHelpOptions = true, showDefaultValues = true,
-            description = "A Gemma-2 checkpoint (safetensors, config, tokenizer) from the Hugging Face Hub or ModelScope.")
+            description = "A Gemma checkpoint, Gemma 1, 2 or 3 (safetensors, config, tokenizer), from the Hugging Face Hub or ModelScope.")
     static final class Model implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "REPO", description = "Repository, e.g. google/gemma-2-2b-it (HF) or LLM-Research/gemma-2-2b-it (ModelScope).")
+        @Parameters(index = "0", paramLabel = "REPO", description = "Repository, e.g. google/gemma-2-2b-it, google/gemma-3-1b-it, google/gemma-2b-it (HF) or LLM-Research/gemma-2-2b-it (ModelScope).")
         String repo;
 
         @Option(names = "--output", required = true, paramLabel = "DIR", description = "Folder for the checkpoint.")

@@ -12,7 +12,7 @@ import picocli.CommandLine.Option;
 
 /** The gemma-lora command: subcommands for each job, one-line errors unless --verbose. */
 @Command(name = "gemma-lora", mixinStandardHelpOptions = true, version = "gemma-lora 0.1.0",
-        description = "LoRA fine-tuning and TruthfulQA evaluation of Gemma-2 models, in pure Java.",
+        description = "LoRA fine-tuning, TruthfulQA evaluation and serving of Gemma models (Gemma 1, 2 and 3), in pure Java.",
         subcommands = {QuickstartCommand.class, TrainCommand.class, EvalCommand.class, ChatCommand.class, GenerateCommand.class,
                 MergeCommand.class, InspectCommand.class, DownloadCommand.class, BenchCommand.class})
 public final class Main extends CommandGroup {

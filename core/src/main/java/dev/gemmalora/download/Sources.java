@@ -17,10 +17,10 @@ public final class Sources {
     public static final String MODELSCOPE = "https://www.modelscope.cn";
     public static final String GITHUB_RAW = "https://raw.githubusercontent.com";
 
-    /** The files a Gemma-2 checkpoint needs: weights, index, configs, tokenizer. */
+    /** The files a Gemma checkpoint needs: weights, index, configs, tokenizer, chat template (Gemma 3 may keep it apart). */
     public static final Predicate<String> MODEL_FILES = f -> !f.contains("/") && (f.endsWith(".safetensors")
             || f.equals("model.safetensors.index.json") || f.equals("config.json") || f.equals("generation_config.json")
-            || f.startsWith("tokenizer") || f.equals("special_tokens_map.json"));
+            || f.startsWith("tokenizer") || f.equals("special_tokens_map.json") || f.startsWith("chat_template."));
 
     private Sources() {
     }

@@ -23,16 +23,31 @@ public final class ChatTemplate {
         /** Gemma 3: a system turn is folded into the first user turn. */
         GEMMA3;
 
-        /** The style of a tokenizer_config.json's chat_template (Gemma 3's sets first_user_prefix); GEMMA when absent. */
+        /**
+         * The style of the chat template beside a tokenizer_config.json: its chat_template, or the
+         * chat_template.jinja or chat_template.json that newer repositories keep apart. Gemma 3's
+         * sets first_user_prefix; GEMMA when there is none.
+         */
         public static Style of(Path tokenizerConfig) {
-            if (!Files.isRegularFile(tokenizerConfig)) {
-                return GEMMA;
-            }
+            return template(tokenizerConfig).contains("first_user_prefix") ? GEMMA3 : GEMMA;
+        }
+
+        private static String template(Path tokenizerConfig) {
             try {
-                return Json.read(tokenizerConfig).path("chat_template").asText("").contains("first_user_prefix") ? GEMMA3 : GEMMA;
-            } catch (InputException e) {
-                return GEMMA;
+                Path dir = tokenizerConfig.toAbsolutePath().getParent();
+                if (Files.isRegularFile(tokenizerConfig) && Json.read(tokenizerConfig).path("chat_template").isTextual()) {
+                    return Json.read(tokenizerConfig).get("chat_template").asText();
+                }
+                if (Files.isRegularFile(dir.resolve("chat_template.jinja"))) {
+                    return Files.readString(dir.resolve("chat_template.jinja"));
+                }
+                if (Files.isRegularFile(dir.resolve("chat_template.json"))) {
+                    return Json.read(dir.resolve("chat_template.json")).path("chat_template").asText("");
+                }
+            } catch (InputException | java.io.IOException e) {
+                // An unreadable template: the model's own files will fail louder; Gemma's rules apply.
             }
+            return "";
         }
     }
 

@@ -23,7 +23,7 @@ public final class ServeCommand implements Callable<Integer> {
     /** Where --api-key is read from when the option is not given. */
     public static final String API_KEY_VARIABLE = "GEMMA_LORA_API_KEY";
 
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Hugging Face Gemma-2 checkpoint folder.")
+    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Hugging Face Gemma checkpoint folder (Gemma 1, 2 or 3).")
     Path modelDir;
 
     @Option(names = "--tokenizer", paramLabel = "DIR", description = "Tokenizer folder (default: the model folder).")
