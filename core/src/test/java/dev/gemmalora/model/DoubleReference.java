@@ -49,13 +49,18 @@ public final class DoubleReference {
 
     /** rotate_half RoPE with inv_freq = theta^(-2i/d), row t at position pos0 + t. */
     public static double[] rope(double[] x, int tokens, int heads, int dim, int pos0, double theta) {
+        return rope(x, tokens, heads, dim, pos0, theta, 1);
+    }
+
+    /** RoPE with linear scaling: every angle divided by factor. */
+    public static double[] rope(double[] x, int tokens, int heads, int dim, int pos0, double theta, double factor) {
         double[] y = x.clone();
         int half = dim / 2;
         for (int t = 0; t < tokens; t++) {
             for (int h = 0; h < heads; h++) {
                 int o = (t * heads + h) * dim;
                 for (int i = 0; i < half; i++) {
-                    double angle = (pos0 + t) * Math.pow(theta, -2.0 * i / dim);
+                    double angle = (pos0 + t) * Math.pow(theta, -2.0 * i / dim) / factor;
                     double a = x[o + i];
                     double b = x[o + half + i];
                     y[o + i] = a * Math.cos(angle) - b * Math.sin(angle);

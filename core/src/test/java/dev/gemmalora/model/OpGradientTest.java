@@ -4,7 +4,7 @@ import dev.gemmalora.io.Json;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
-/** Every backward op of the Gemma-2 layer against finite differences on tiny shapes. */
+/** Every backward op of the Gemma layers (1, 2 and 3) against finite differences on tiny shapes. */
 class OpGradientTest {
     final Random rng = new Random(7);
 
@@ -46,6 +46,26 @@ class OpGradientTest {
         float[] dx = dy.clone();
         rope.apply(dx, tokens, tokens, heads, 3, -1);
         FiniteDifference.check(v -> DoubleReference.rope(v, tokens, heads, 8, 3, 10000), x, dy, dx, "rope");
+    }
+
+    /**
+     * Gemma 3's query (and key) path before attention: RMSNorm over each head, then RoPE with
+     * linear scaling; its backward is the inverse rotation, then the norm's backward per head.
+     */
+    @Test
+    void perHeadNormThenScaledRope() {
+        int tokens = 4;
+        int heads = 3;
+        int dim = 8;
+        Rope rope = new Rope(dim, 1e6, 8);
+        float[] x = FiniteDifference.random(rng, tokens * heads * dim);
+        float[] w = FiniteDifference.random(rng, dim);
+        float[] dy = FiniteDifference.random(rng, x.length);
+        float[] dNormed = dy.clone();
+        rope.apply(dNormed, tokens, tokens, heads, 2, -1);
+        float[] dx = Ops.rmsNormBackward(x, tokens * heads, dim, w, 1e-6, dNormed);
+        FiniteDifference.check(v -> DoubleReference.rope(DoubleReference.rmsNorm(v, tokens * heads, dim, DoubleReference.widen(w), 1e-6),
+                tokens, heads, dim, 2, 1e6, 8), x, dy, dx, "q_norm + linear RoPE");
     }
 
     static GemmaConfig tinyConfig(boolean softcap) throws Exception {
