@@ -73,7 +73,7 @@ final class GenerateCommand implements Callable<Integer> {
             }
             rows.add(o);
         }
-        try (LanguageModel model = opts.load(batch, rows.size()); BufferedWriter out = Files.newBufferedWriter(output, StandardCharsets.UTF_8);
+        try (LanguageModel model = opts.load(batch, Math.max(1, rows.size())); BufferedWriter out = Files.newBufferedWriter(output, StandardCharsets.UTF_8);
              ProgressBar bar = Progress.start("generate", rows.size())) {
             // Every prompt is queued at once: a finished answer's slot goes to the next prompt at the next step.
             List<Generation> running = new ArrayList<>();
