@@ -27,7 +27,7 @@ import picocli.CommandLine.Option;
 final class MergeCommand implements Callable<Integer> {
     private static final List<String> MODEL_FILES = List.of("config.json", "generation_config.json");
     private static final List<String> TOKENIZER_FILES = List.of("tokenizer.json", "tokenizer_config.json",
-            "special_tokens_map.json", "tokenizer.model", "chat_template.jinja");
+            "special_tokens_map.json", "tokenizer.model", "chat_template.jinja", "chat_template.json");
 
     @Mixin
     ModelOptions models;
