@@ -36,8 +36,10 @@ class DownloadCommandTest {
     private static void hfModel(FixtureServer s, String sha) {
         s.put("/api/models/org/tiny/revision/main?blobs=true", "{\"siblings\":[{\"rfilename\":\"config.json\",\"size\":14},"
                 + "{\"rfilename\":\"model.safetensors\",\"lfs\":{\"sha256\":\"" + sha + "\",\"size\":" + WEIGHTS.length + "}},"
-                + "{\"rfilename\":\"README.md\"},{\"rfilename\":\"original/params.json\"}]}");
+                + "{\"rfilename\":\"README.md\"},{\"rfilename\":\"original/params.json\"},{\"rfilename\":\"chat_template.json\",\"size\":21}]}");
         s.put("/org/tiny/resolve/main/config.json", "{\"a\":\"config\"}");
+        // Gemma 3 repositories keep the chat template in a file of its own.
+        s.put("/org/tiny/resolve/main/chat_template.json", "{\"chat_template\":\"t\"}");
         s.put("/org/tiny/resolve/main/model.safetensors", WEIGHTS);
     }
 
@@ -52,6 +54,7 @@ class DownloadCommandTest {
             assertEquals(0, r.code(), r.err());
             assertArrayEquals(WEIGHTS, Files.readAllBytes(out.resolve("model.safetensors")));
             assertEquals("{\"a\":\"config\"}", Files.readString(out.resolve("config.json")));
+            assertEquals("{\"chat_template\":\"t\"}", Files.readString(out.resolve("chat_template.json")));
             assertFalse(Files.exists(out.resolve("README.md")) || Files.exists(out.resolve("original")));
             assertFalse(Files.exists(out.resolve("model.safetensors.part")));
             assertTrue(s.log.contains("GET /org/tiny/resolve/main/model.safetensors Range: bytes=123456-"), s.log.toString());
