@@ -31,8 +31,4 @@ public final class Generation {
             throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
         }
     }
-
-    public int promptTokens() {
-        return sequence.promptTokens();
-    }
 }

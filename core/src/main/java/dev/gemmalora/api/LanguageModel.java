@@ -9,7 +9,6 @@ import dev.gemmalora.lora.LoraAdapter;
 import dev.gemmalora.model.GemmaModel;
 import dev.gemmalora.tokenizer.ChatTemplate;
 import dev.gemmalora.tokenizer.HfTokenizer;
-import dev.gemmalora.tokenizer.Tokenizer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -99,10 +98,6 @@ public final class LanguageModel implements AutoCloseable {
     /** Tokens the model can attend to: prompt and generation together. */
     public int contextLength() {
         return model.config().maxPositions();
-    }
-
-    public Tokenizer tokenizer() {
-        return tokenizer;
     }
 
     /** Loads a PEFT LoRA adapter folder for this model under name; generations pick it by that name. */

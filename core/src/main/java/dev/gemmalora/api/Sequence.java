@@ -42,10 +42,6 @@ final class Sequence {
         return prompt;
     }
 
-    int promptTokens() {
-        return prompt.length;
-    }
-
     int adapter() {
         return adapter;
     }

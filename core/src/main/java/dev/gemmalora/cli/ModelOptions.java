@@ -4,14 +4,14 @@ import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
 /** --model and --tokenizer, the same on every command that loads a checkpoint. */
-final class ModelOptions {
+public final class ModelOptions {
     @Option(names = "--model", required = true, paramLabel = "DIR", description = "Hugging Face Gemma checkpoint folder (Gemma 1, 2 or 3).")
-    Path model;
+    public Path model;
 
     @Option(names = "--tokenizer", paramLabel = "DIR", description = "Tokenizer folder (default: the model folder).")
-    Path tokenizer;
+    public Path tokenizer;
 
-    Path tokenizerDir() {
+    public Path tokenizerDir() {
         return tokenizer != null ? tokenizer : model;
     }
 }

@@ -21,4 +21,9 @@ final class OpenAiError extends RuntimeException {
     static OpenAiError badRequest(String param, String message) {
         return new OpenAiError(400, "invalid_request_error", param, null, message);
     }
+
+    /** 503: the server is stopping (a request refused, or a reply cut by the shutdown). */
+    static OpenAiError unavailable(String message) {
+        return new OpenAiError(503, "server_error", null, null, message);
+    }
 }

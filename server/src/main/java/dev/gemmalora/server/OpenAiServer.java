@@ -125,7 +125,7 @@ public final class OpenAiServer implements AutoCloseable {
 
     private void complete(Context ctx, CompletionRequest req, boolean chat) throws IOException, InterruptedException {
         if (stopping) {
-            throw new OpenAiError(503, "server_error", null, null, "the server is shutting down");
+            throw OpenAiError.unavailable("the server is shutting down");
         }
         String id = (chat ? "chatcmpl-" : "cmpl-") + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
         long now = System.currentTimeMillis() / 1000;
@@ -145,7 +145,7 @@ public final class OpenAiServer implements AutoCloseable {
         } catch (InvalidRequestException e) {
             throw OpenAiError.badRequest(e.param(), e.getMessage());
         } catch (BusyException e) {
-            throw stopping ? new OpenAiError(503, "server_error", null, null, e.getMessage())
+            throw stopping ? OpenAiError.unavailable(e.getMessage())
                     : new OpenAiError(429, "rate_limit_error", null, "rate_limit_exceeded", e.getMessage());
         }
         if (req.stream()) {
@@ -154,7 +154,7 @@ public final class OpenAiServer implements AutoCloseable {
         }
         Completion c = g.await();
         if (c.finishReason() == Completion.FinishReason.CANCELLED) {
-            throw new OpenAiError(503, "server_error", null, null, "the server stopped before the reply was complete");
+            throw OpenAiError.unavailable("the server stopped before the reply was complete");
         }
         ObjectNode body = chat ? OpenAiJson.chatCompletion(id, now, req.model(), c) : OpenAiJson.textCompletion(id, now, req.model(), c);
         ctx.status(200).contentType("application/json");
@@ -187,8 +187,7 @@ public final class OpenAiServer implements AutoCloseable {
                 } else if (e instanceof EventStream.Finish f) {
                     Completion c = f.completion();
                     if (c.finishReason() == Completion.FinishReason.CANCELLED) {
-                        send(out, OpenAiJson.error(new OpenAiError(503, "server_error", null, null,
-                                "the server stopped before the reply was complete")));
+                        send(out, OpenAiJson.error(OpenAiError.unavailable("the server stopped before the reply was complete")));
                     } else {
                         String reason = c.finishReason().openAiName();
                         send(out, chat ? OpenAiJson.chatChunk(id, now, req.model(), null, null, reason)

@@ -1,6 +1,7 @@
 package dev.gemmalora.server;
 
 import dev.gemmalora.api.LanguageModel;
+import dev.gemmalora.cli.ModelOptions;
 import dev.gemmalora.cli.StopRequests;
 import dev.gemmalora.io.InputException;
 import io.javalin.util.JavalinBindException;
@@ -13,6 +14,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "serve", mixinStandardHelpOptions = true, showDefaultValues = true, sortOptions = false,
@@ -23,11 +25,8 @@ public final class ServeCommand implements Callable<Integer> {
     /** Where --api-key is read from when the option is not given. */
     public static final String API_KEY_VARIABLE = "GEMMA_LORA_API_KEY";
 
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Hugging Face Gemma checkpoint folder (Gemma 1, 2 or 3).")
-    Path modelDir;
-
-    @Option(names = "--tokenizer", paramLabel = "DIR", description = "Tokenizer folder (default: the model folder).")
-    Path tokenizer;
+    @Mixin
+    ModelOptions models;
 
     @Option(names = "--adapter", paramLabel = "NAME=DIR", showDefaultValue = CommandLine.Help.Visibility.NEVER, description = "A PEFT LoRA adapter served as model NAME (repeatable).")
     Map<String, Path> adapters = new LinkedHashMap<>();
@@ -68,7 +67,7 @@ public final class ServeCommand implements Callable<Integer> {
         }
         LanguageModel.Options options = new LanguageModel.Options(maxBatch, maxQueue);
         String key = apiKey != null ? apiKey : System.getenv(API_KEY_VARIABLE);
-        LanguageModel model = LanguageModel.load(modelDir, tokenizer != null ? tokenizer : modelDir, options);
+        LanguageModel model = LanguageModel.load(models.model, models.tokenizerDir(), options);
         try (model) {
             for (Map.Entry<String, Path> a : adapters.entrySet()) {
                 try {
