@@ -14,7 +14,7 @@ import picocli.CommandLine.Option;
 @Command(name = "gemma-lora", mixinStandardHelpOptions = true, version = "gemma-lora 0.1.0",
         description = "LoRA fine-tuning, TruthfulQA evaluation and serving of Gemma models (Gemma 1, 2 and 3), in pure Java.",
         subcommands = {QuickstartCommand.class, TrainCommand.class, EvalCommand.class, ChatCommand.class, GenerateCommand.class,
-                MergeCommand.class, InspectCommand.class, DownloadCommand.class, BenchCommand.class})
+                MergeCommand.class, ExportCommand.class, InspectCommand.class, DownloadCommand.class, BenchCommand.class})
 public final class Main extends CommandGroup {
     @Option(names = "--verbose", description = "Print stack traces of errors.", scope = CommandLine.ScopeType.INHERIT)
     boolean verbose;

@@ -133,6 +133,23 @@ public final class LoraPair implements Adapter {
         return a;
     }
 
+    public int rank() {
+        return r;
+    }
+
+    public int in() {
+        return in;
+    }
+
+    public int out() {
+        return out;
+    }
+
+    /** What B A is multiplied by: alpha / r, or alpha / sqrt(r) for rsLoRA, with the module's patterns. */
+    public double scale() {
+        return scale;
+    }
+
     public float[] b() {
         return b;
     }

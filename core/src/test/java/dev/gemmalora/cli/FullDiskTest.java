@@ -126,4 +126,23 @@ class FullDiskTest {
             unmount(disk);
         }
     }
+
+    @Test
+    void aGgufExportThatDoesNotFitLeavesNothingUnderItsName(@TempDir Path dir) throws Exception {
+        Path model = TinyGemma2.write(dir.resolve("tiny"), 1, 16);
+        Path disk = smallDisk(dir, 4096);
+        try {
+            Path out = disk.resolve("tiny.gguf");
+            CliTest.Run r = CliTest.run("export", "gguf", "--model", model.toString(), "--output", out.toString(), "--type", "f32");
+            assertEquals(1, r.code(), r.err());
+            String last = r.err().strip().lines().reduce((x, y) -> y).orElse("");
+            assertTrue(last.startsWith("error: writing " + out + " failed (IOException: No space left on device); it needs about ")
+                    && last.endsWith("nothing was written under " + out + ": free some space and run the same command"), last);
+            try (Stream<Path> left = Files.list(disk)) {
+                assertEquals(List.of(), left.toList(), "neither the file, its Modelfile nor a partial file is left");
+            }
+        } finally {
+            unmount(disk);
+        }
+    }
 }
