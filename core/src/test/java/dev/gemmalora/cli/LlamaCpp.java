@@ -25,7 +25,7 @@ final class LlamaCpp {
     static Path checker() {
         Path dir = Path.of(System.getProperty("llama.check.dir", "../tools/llama-check")).toAbsolutePath().normalize();
         assertTrue(Files.isDirectory(dir.resolve("node_modules/node-llama-cpp")), "llama.cpp is not installed in " + dir
-                + ": run `npm ci --omit=optional` there (./run-tests does)");
+                + ": run `npm install --omit=optional --no-save` there (./run-tests does)");
         return dir;
     }
 
