@@ -96,6 +96,11 @@ class GoldenParityTest {
     }
 
     static float[] forwardAll(GemmaModel m) {
+        return logitsOf(m, batch);
+    }
+
+    /** The logits at every position of a batch (padding included), as the fixtures store them. */
+    static float[] logitsOf(GemmaModel m, Batch batch) {
         int b = batch.ids().length;
         int len = batch.ids()[0].length;
         float[] hidden = m.forward(batch.ids(), batch.mask(), KvCache.forModel(m.config(), b, len), null);

@@ -20,7 +20,6 @@ import dev.gemmalora.lora.LoraPair;
 import dev.gemmalora.model.Backprop;
 import dev.gemmalora.model.CrossEntropy;
 import dev.gemmalora.model.GemmaModel;
-import dev.gemmalora.model.KvCache;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -85,8 +84,7 @@ class ShapeVariantParityTest {
     /** rsLoRA scales by alpha/sqrt(r): with alpha * sqrt(r) / r it is the fixture's plain LoRA. */
     @Test
     void rsLoraWithTheEquivalentAlphaGivesTheFixturesOutputs(@TempDir Path tmp) throws IOException {
-        JsonNode cfg = Json.read(golden.resolve("adapter/adapter_config.json"));
-        assumeTrue(!cfg.path("use_rslora").asBoolean(false) && cfg.path("rank_pattern").isEmpty(), "the fixture is plain LoRA");
+        JsonNode cfg = plainLoraConfig();
         double r = cfg.get("r").asDouble();
         double alpha = cfg.get("lora_alpha").asDouble();
         Path adapter = writeAdapter(tmp.resolve("adapter"), c -> c.put("use_rslora", true).put("lora_alpha", alpha * Math.sqrt(r) / r),
@@ -101,8 +99,7 @@ class ShapeVariantParityTest {
      */
     @Test
     void rankAndAlphaPatternsWithZeroPaddingGiveTheFixturesOutputs(@TempDir Path tmp) throws IOException {
-        JsonNode cfg = Json.read(golden.resolve("adapter/adapter_config.json"));
-        assumeTrue(!cfg.path("use_rslora").asBoolean(false) && cfg.path("rank_pattern").isEmpty(), "the fixture is plain LoRA");
+        JsonNode cfg = plainLoraConfig();
         int r = cfg.get("r").asInt();
         double alpha = cfg.get("lora_alpha").asDouble();
         UnaryOperator<TensorData> pad = t -> t.name().contains(".q_proj.") ? padRank(t, r) : t;
@@ -121,8 +118,7 @@ class ShapeVariantParityTest {
      */
     @Test
     void partialTargetsOverTheOtherDeltasMergedGiveTheFixturesOutputs(@TempDir Path tmp) throws IOException {
-        JsonNode cfg = Json.read(golden.resolve("adapter/adapter_config.json"));
-        assumeTrue(!cfg.path("use_rslora").asBoolean(false) && cfg.path("rank_pattern").isEmpty(), "the fixture is plain LoRA");
+        JsonNode cfg = plainLoraConfig();
         double scale = cfg.get("lora_alpha").asDouble() / cfg.get("r").asDouble();
         Set<String> kept = Set.of("q_proj", "v_proj");
         Map<String, TensorData> lora = SafeTensorsFile.open(golden.resolve("adapter/" + LoraAdapter.WEIGHTS)).tensors();
@@ -140,6 +136,13 @@ class ShapeVariantParityTest {
         Path adapter = writeAdapter(tmp.resolve("adapter"), c -> c.putArray("target_modules").add("q_proj").add("v_proj"),
                 t -> kept.contains(projection(t.name())) ? t : null);
         checkAdapter(GemmaModel.load(model), adapter, (module, which, grad) -> grad);
+    }
+
+    /** The fixture's adapter_config.json; the identities here start from plain LoRA (no rsLoRA, no patterns). */
+    static JsonNode plainLoraConfig() {
+        JsonNode cfg = Json.read(golden.resolve("adapter/adapter_config.json"));
+        assumeTrue(!cfg.path("use_rslora").asBoolean(false) && cfg.path("rank_pattern").isEmpty(), "the fixture is plain LoRA");
+        return cfg;
     }
 
     interface GoldenGradient {
@@ -173,14 +176,7 @@ class ShapeVariantParityTest {
     }
 
     static float[] logits(GemmaModel m) {
-        int b = batch.ids().length;
-        int len = batch.ids()[0].length;
-        float[] hidden = m.forward(batch.ids(), batch.mask(), KvCache.forModel(m.config(), b, len), null);
-        int[] rows = new int[b * len];
-        for (int i = 0; i < rows.length; i++) {
-            rows[i] = i;
-        }
-        return m.logits(hidden, rows);
+        return GoldenParityTest.logitsOf(m, batch);
     }
 
     /** The fixture's checkpoint with its language model's config edited and each tensor mapped. */

@@ -20,31 +20,29 @@ final class ExportGgufCommand implements Callable<Integer> {
     @Mixin
     ModelOptions models;
 
+    @Mixin
+    GgufOutput out;
+
     @Option(names = "--adapter", paramLabel = "DIR", description = "PEFT LoRA adapter folder to merge in (as `merge` does).")
     Path adapter;
-
-    @Option(names = "--output", required = true, paramLabel = "FILE.gguf", description = "The GGUF file to write.")
-    Path output;
 
     @Option(names = "--type", defaultValue = "f16", paramLabel = "TYPE",
             description = "Matrix type: f32, f16, bf16 or q8_0 (8-bit blocks of 32, llama.cpp's Q8_0). Norms stay f32.")
     String type;
 
-    @Option(names = "--force", description = "Replace FILE.gguf and its Modelfile if they exist.")
-    boolean force;
 
     @Override
     public Integer call() {
         GgmlType t = GgmlType.parse(type, "--type");
-        GgufOutput.checkWritable(output, force);
+        out.checkWritable();
         LoraAdapter lora = adapter == null ? null : LoraAdapter.load(adapter, GemmaModel.load(models.model));
         String name = models.model.toAbsolutePath().normalize().getFileName().toString();
         GgufWriter w = Gemma2Gguf.model(models.model, models.tokenizerDir(), lora, t, name);
-        GgufOutput.write(w, output, OllamaModelfile::forModel);
-        System.out.printf("wrote %s (%s, %s%s) and %s%n", output, t.optionName(), GgufOutput.size(w.size()),
-                lora == null ? "" : ", " + lora.pairs().size() + " LoRA pairs of " + adapter + " merged", OllamaModelfile.beside(output));
-        System.out.printf("run it: llama-cli -m %s   or   ollama create %s -f %s && ollama run %s%n", output,
-                ollamaName(output), OllamaModelfile.beside(output), ollamaName(output));
+        out.write(w, OllamaModelfile::forModel);
+        System.out.printf("wrote %s (%s, %s%s) and %s%n", out.output, t.optionName(), GgufOutput.size(w.size()),
+                lora == null ? "" : ", " + lora.pairs().size() + " LoRA pairs of " + adapter + " merged", OllamaModelfile.beside(out.output));
+        System.out.printf("run it: llama-cli -m %s   or   ollama create %s -f %s && ollama run %s%n", out.output,
+                ollamaName(out.output), OllamaModelfile.beside(out.output), ollamaName(out.output));
         return 0;
     }
 

@@ -19,35 +19,33 @@ final class ExportGgufLoraCommand implements Callable<Integer> {
     @Mixin
     ModelOptions models;
 
+    @Mixin
+    GgufOutput out;
+
     @Option(names = "--adapter", required = true, paramLabel = "DIR", description = "PEFT LoRA adapter folder.")
     Path adapter;
-
-    @Option(names = "--output", required = true, paramLabel = "FILE.gguf", description = "The GGUF LoRA file to write.")
-    Path output;
 
     @Option(names = "--base-gguf", paramLabel = "FILE.gguf",
             description = "The base model's GGUF (from `export gguf`) for the Modelfile's FROM (default: MODEL-FOLDER-NAME.gguf beside --output).")
     Path baseGguf;
 
-    @Option(names = "--force", description = "Replace FILE.gguf and its Modelfile if they exist.")
-    boolean force;
 
     @Override
     public Integer call() {
-        GgufOutput.checkWritable(output, force);
+        out.checkWritable();
         LoraAdapter lora = LoraAdapter.load(adapter, GemmaModel.load(models.model));
         String name = models.model.toAbsolutePath().normalize().getFileName().toString();
-        Path base = baseGguf != null ? baseGguf : output.resolveSibling(name + ".gguf");
+        Path base = baseGguf != null ? baseGguf : out.output.resolveSibling(name + ".gguf");
         GgufWriter w = Gemma2Gguf.adapter(models.model, lora, adapter.toAbsolutePath().normalize().getFileName().toString());
-        GgufOutput.write(w, output, (mf, gguf) -> OllamaModelfile.forAdapter(mf, base, gguf));
-        System.out.printf("wrote %s (%d LoRA pairs, f32, %s) and %s%n", output, lora.pairs().size(), GgufOutput.size(w.size()),
-                OllamaModelfile.beside(output));
+        out.write(w, (mf, gguf) -> OllamaModelfile.forAdapter(mf, base, gguf));
+        System.out.printf("wrote %s (%d LoRA pairs, f32, %s) and %s%n", out.output, lora.pairs().size(), GgufOutput.size(w.size()),
+                OllamaModelfile.beside(out.output));
         if (!Files.exists(base)) {
             System.out.printf("the Modelfile's FROM is %s, not written yet: gemma-lora export gguf --model %s --output %s%n",
                     base, models.model, base);
         }
-        System.out.printf("run it: llama-cli -m %s --lora %s   or   ollama create %s -f %s%n", base, output,
-                ExportGgufCommand.ollamaName(output), OllamaModelfile.beside(output));
+        System.out.printf("run it: llama-cli -m %s --lora %s   or   ollama create %s -f %s%n", base, out.output,
+                ExportGgufCommand.ollamaName(out.output), OllamaModelfile.beside(out.output));
         return 0;
     }
 }

@@ -11,14 +11,18 @@ import java.nio.file.StandardCopyOption;
 import java.util.Locale;
 import java.util.function.BiFunction;
 import me.tongfei.progressbar.ProgressBar;
+import picocli.CommandLine.Option;
 
-/** What both GGUF exports share: the --output rules, the write with progress, the Modelfile beside it. */
+/** What both GGUF exports share: --output and --force, the write with progress, the Modelfile beside it. */
 final class GgufOutput {
-    private GgufOutput() {
-    }
+    @Option(names = "--output", required = true, paramLabel = "FILE.gguf", description = "The GGUF file to write.")
+    Path output;
+
+    @Option(names = "--force", description = "Replace FILE.gguf and its Modelfile if they exist.")
+    boolean force;
 
     /** Refuses to replace FILE or its Modelfile unless --force, before any work is done. */
-    static void checkWritable(Path output, boolean force) {
+    void checkWritable() {
         if (!output.getFileName().toString().endsWith(".gguf")) {
             throw new InputException("--output is " + output + "; name the file FILE.gguf");
         }
@@ -37,10 +41,9 @@ final class GgufOutput {
      * Writes the GGUF file (under a hidden name, renamed into place when whole) and then its
      * Modelfile from modelfile(modelfilePath, output); a failure leaves nothing under either name.
      */
-    static void write(GgufWriter w, Path output, BiFunction<Path, Path, String> modelfile) {
+    void write(GgufWriter w, BiFunction<Path, Path, String> modelfile) {
         long size = w.size();
-        try (ProgressBar bar = Progress.start("export " + output.getFileName(), Math.max(1, size >> 20))) {
-            bar.setExtraMessage("MB");
+        try (ProgressBar bar = Progress.start("export " + output.getFileName() + " (MB)", Math.max(1, size >> 20))) {
             w.write(output, bytes -> bar.stepTo(bytes >> 20));
         } catch (IOException e) {
             throw OutputException.of(output, size, e).withAdvice("nothing was written under " + output
