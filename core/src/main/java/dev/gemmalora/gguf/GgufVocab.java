@@ -68,14 +68,13 @@ public record GgufVocab(List<String> tokens, float[] scores, int[] types, int bo
                 types[id] = UNUSED;
             } else if (added.containsKey(id)) {
                 types[id] = added.get(id).path("special").asBoolean() ? CONTROL : USER_DEFINED;
-            } else if (text[id].equals(unk)) {
-                types[id] = UNKNOWN;
             } else if (text[id].matches("<0x[0-9A-F]{2}>")) {
                 types[id] = BYTE;
             } else {
                 types[id] = NORMAL;
             }
         }
+        // <unk> is unknown whether tokenizer.json lists it among the added tokens or only in the vocab.
         if (ids.containsKey(unk)) {
             types[ids.get(unk)] = UNKNOWN;
         }
